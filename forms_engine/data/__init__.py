@@ -1,0 +1,1 @@
+"""Data files shipped with the forms engine (see README.md)."""
