@@ -1,0 +1,1 @@
+"""Forms engine: field types, form specs, validation, records, pages, import/export."""
