@@ -59,7 +59,7 @@ class SimpleCondition:
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         names = {k: _wrap(v) for k, v in values.items()}
-        evaluator = simpleeval.SimpleEval(names=names, functions={"len": len, "abs": abs, "min": min, "max": max})
+        evaluator = simpleeval.EvalWithCompoundTypes(names=names, functions={"len": len, "abs": abs, "min": min, "max": max})
         evaluator.expr = self.source
         try:
             return evaluator._eval(self.tree.body)
