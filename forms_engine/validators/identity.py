@@ -92,7 +92,9 @@ def normalise_idcard(number: str, *, today: date | None = None) -> str:
     birth = _parse_birth_date(value[6:14])
     if birth < IDCARD_EARLIEST_BIRTH or birth > (today or date.today()):
         raise _invalid_idcard(
-            f"ID card number has an out-of-range birth date ({value[6:14]})", "birth_date", f"身份证号码中的出生日期超出范围（{value[6:14]}）"
+            f"ID card number has an out-of-range birth date ({value[6:14]})",
+            "birth_date",
+            f"身份证号码中的出生日期超出范围（{value[6:14]}）",
         )
     expected = idcard_check_digit(value[:17])
     if value[17] != expected:

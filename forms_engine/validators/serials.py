@@ -39,7 +39,7 @@ def _bad(message: str, message_zh: str) -> InvalidValue:
     return InvalidValue(f"Serial pattern invalid: {message}", "serial.pattern", f"流水号格式无效：{message_zh}")
 
 
-def _literal_parts(text: str) -> tuple[Literal["text", "token"], str]:
+def _literal(text: str) -> tuple[Literal["text", "token"], str]:
     for char in text:
         if not _LITERAL.fullmatch(char):
             raise _bad(f"character {char!r} is not allowed", f"不允许的字符 {char!r}")
@@ -59,14 +59,14 @@ def parse_pattern(pattern: str) -> SerialSpec:
     position = 0
     for match in _TOKEN.finditer(pattern):
         if match.start() > position:
-            parts.append(_literal_parts(pattern[position : match.start()]))
+            parts.append(_literal(pattern[position : match.start()]))
         token = match[1]
         if token not in _DATE_TOKENS and not re.fullmatch(r"0+", token):
             raise _bad(f"unknown token {match[0]!r}", f"未知的占位符 {match[0]!r}")
         parts.append(("token", token))
         position = match.end()
     if position < len(pattern):
-        parts.append(_literal_parts(pattern[position:]))
+        parts.append(_literal(pattern[position:]))
     counters = [value for kind, value in parts if kind == "token" and value.startswith("0")]
     if len(counters) != 1:
         raise _bad("needs exactly one counter such as {0000}", "须包含且仅包含一个序号占位符，如 {0000}")
@@ -101,7 +101,9 @@ def format(spec: SerialSpec, when: date, counter: int) -> str:  # noqa: A001 - t
         InvalidValue: When ``counter`` is below 1.
     """
     if counter < 1:
-        raise InvalidValue(f"Serial counter must be 1 or more, not {counter}", "serial.counter", f"流水号序号须不小于1，实际为{counter}")
+        raise InvalidValue(
+            f"Serial counter must be 1 or more, not {counter}", "serial.counter", f"流水号序号须不小于1，实际为{counter}"
+        )
     values = {
         "YYYY": f"{when.year:04d}",
         "YY": f"{when.year % 100:02d}",

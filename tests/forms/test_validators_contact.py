@@ -9,7 +9,12 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:  # the package may 
 import pytest  # noqa: E402
 
 from forms_engine.validators import InvalidValue  # noqa: E402
-from forms_engine.validators.contact import normalise_email, normalise_mobile, normalise_phone, normalise_url  # noqa: E402
+from forms_engine.validators.contact import (  # noqa: E402
+    normalise_email,
+    normalise_mobile,
+    normalise_phone,
+    normalise_url,
+)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,15 @@ import pytest  # noqa: E402
 
 from forms_engine.validators import InvalidValue  # noqa: E402
 from forms_engine.validators import regions  # noqa: E402
-from forms_engine.validators.regions import Region, children, is_valid, lookup, normalise_region, path, search  # noqa: E402
+from forms_engine.validators.regions import (  # noqa: E402
+    Region,
+    children,
+    is_valid,
+    lookup,
+    normalise_region,
+    path,
+    search,
+)
 
 
 def test_data_file_is_small_and_complete() -> None:
