@@ -109,18 +109,23 @@ class _RulesCondition:
 
 
 def default_compiler(fields: Mapping[str, Any] | Collection[str] | None = None) -> CompileCondition:
-    """``rules_engine.compile_expression`` when importable (scope from ``fields``), else ``simple_compiler``."""
+    """``rules_engine.compile_expression`` when importable, else ``simple_compiler``.
+
+    The expression scope is built from ``fields``: value types the rules engine knows are kept, other form field
+    types (user, department, relation …) are typed ``any``; no fields means an open scope.
+    """
     try:
-        from rules_engine import Env, Scope, compile_expression  # type: ignore[attr-defined]
-    except ImportError:
+        from rules_engine import DEFAULT_ENV, VALUE_TYPES, Scope, compile_expression
+    except ImportError:  # pragma: no cover - the rules engine ships with the platform
         return simple_compiler(fields)
-    if isinstance(fields, Mapping):
-        scope = Scope.from_fields(dict(fields))
+    if fields is None:
+        scope = Scope.open_scope()
     else:
-        scope = Scope.from_fields({name: "any" for name in fields or ()})
-    env = Env()
+        types = fields if isinstance(fields, Mapping) else {name: "any" for name in fields}
+        scope = Scope.from_fields({k: (v if isinstance(v, Scope) or v in VALUE_TYPES else "any")
+                                   for k, v in types.items()})
 
     def compile_condition(source: str) -> Condition:
-        return _RulesCondition(compile_expression(source, scope), env)
+        return _RulesCondition(compile_expression(source, scope), DEFAULT_ENV)
 
     return compile_condition

@@ -6,7 +6,7 @@
     ├── NotYourTask             the actor is not the task's assignee (or not the initiator, for withdraw)
     └── FieldNotEditable        a change to a field the node does not make editable
     Conflict
-    ├── TaskClosed              the task was already acted on (acting twice)
+    ├── TaskAlreadyClosed              the task was already acted on (acting twice)
     ├── InstanceFinished        the instance has finished (or was withdrawn)
     ├── InstanceInError         the instance is stopped in its error state until retried
     └── AlreadyActed            withdraw after someone acted
@@ -34,7 +34,7 @@ class FieldNotEditable(Forbidden):
     """The payload changes a field that is not editable at this node."""
 
 
-class TaskClosed(Conflict):
+class TaskAlreadyClosed(Conflict):
     """The task is no longer open."""
 
 

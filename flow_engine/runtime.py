@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 from .assignees import AssigneeError, Decide, Directory, resolve
 from .business_time import BusinessCalendar
 from .errors import (AlreadyActed, FieldNotEditable, InstanceFinished, InstanceInError, InvalidPayload, NotYourTask,
-                     ReasonRequired, RequiredFieldsMissing, ReturnNotAllowed, TaskClosed, TaskNotFound,
+                     ReasonRequired, RequiredFieldsMissing, ReturnNotAllowed, TaskAlreadyClosed, TaskNotFound,
                      UnknownAction)
 from .spec import FlowSpec, NodeSpec
 from .state import (ERROR, FINISHED, OPEN, RUNNING, SYSTEM, WAITING, WITHDRAWN, ActiveNode, Commented, Effect,
@@ -290,7 +290,7 @@ def act(flow: FlowSpec, state: InstanceState, task_id: str | None, actor: str, a
     ``before``/``after``), ``text`` and ``attachments`` (comment).
 
     Raises:
-        UnknownAction, TaskNotFound, NotYourTask, TaskClosed, InstanceFinished, InstanceInError, AlreadyActed,
+        UnknownAction, TaskNotFound, NotYourTask, TaskAlreadyClosed, InstanceFinished, InstanceInError, AlreadyActed,
         ReasonRequired, ReturnNotAllowed, RequiredFieldsMissing, FieldNotEditable, InvalidPayload.
     """
     payload = payload or {}
@@ -311,7 +311,7 @@ def act(flow: FlowSpec, state: InstanceState, task_id: str | None, actor: str, a
     if action == "comment":
         return _comment(run, task, actor, payload)
     if task.status != OPEN:
-        raise TaskClosed(f"task '{task.id}' is {task.status}, not open")
+        raise TaskAlreadyClosed(f"task '{task.id}' is {task.status}, not open")
     if actor != task.assignee:
         raise NotYourTask(f"task '{task.id}' belongs to someone else")
     node = flow.node(task.node)
@@ -593,7 +593,7 @@ def fire_timer(flow: FlowSpec, state: InstanceState, task_id: str, kind: str, no
     run.tasks[task.id] = task = replace(task, escalate_at=None)
     escalation = node.sla.escalate if node.sla else None
     action = escalation.action if escalation else "notify_manager"
-    run.record(SYSTEM, "escalate", node.id, task.id, action=action)
+    run.record(SYSTEM, "escalate", node.id, task.id, escalation=action)
     rules = escalation.to if escalation else ()
     if action in ("notify_manager", "reassign"):
         if rules:

@@ -148,3 +148,19 @@ def test_quorum_needed(quorum: QuorumSpec, total: int, needed: int) -> None:
 ])
 def test_complementary_conditions(a: str, b: str, covers: bool) -> None:
     assert complementary(a, b) is covers
+
+
+def test_default_compiler_is_the_rules_engine() -> None:
+    text = """key: f
+form: purchase
+nodes:
+  - {id: start, type: start}
+  - {id: done, type: end}
+edges:
+  - {from: start, to: done, if: "amount > 5 and amout < 9"}
+  - {from: start, to: done, default: true}
+"""
+    with pytest.raises(DefinitionErrors) as caught:
+        load_text(text)
+    assert [str(e) for e in caught.value.errors] == [
+        "inline.yaml:7:49: edges[0].if: unknown name 'amout' (did you mean 'amount'?)"]

@@ -214,3 +214,23 @@ def test_manager_levels_and_if_none_admin() -> None:
     assert [t.assignee for t in state.open_tasks()] == ["bob"]
     state, _ = start(flow, {"days": 5}, "carol", directory(), NOW)  # the top has no manager: admin gets it
     assert [t.assignee for t in state.open_tasks()] == ["admin1"]
+
+
+def test_rules_engine_condition_failure_stops_the_instance() -> None:
+    flow = load_text("""
+key: f
+form: purchase
+nodes:
+  - {id: start, type: start}
+  - {id: a, type: approval, assignees: {users: [u1]}}
+  - {id: done, type: end}
+edges:
+  - {from: start, to: a, if: "amount / days > 10"}
+  - {from: start, to: done, default: true}
+  - {from: a, to: done}
+""")
+    state, _ = start(flow, {"amount": 100, "days": 0}, "alice", directory(), NOW)
+    assert state.status == "error" and state.failure is not None
+    assert "division by zero" in state.failure.message
+    state, _ = retry(flow, state, "admin1", directory(), NOW, values={"days": 2})
+    assert state.position == ["a"]
