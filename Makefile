@@ -1,0 +1,52 @@
+# Loomwork: `make run` serves the platform with the loan app and demo data; `make test` runs the whole suite.
+# Both set up everything they need on a fresh machine (virtual environment, packages, Chromium for browser tests).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test bench setup setup-test browser check clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(TSTAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+setup: $(STAMP)
+
+setup-test: $(TSTAMP) browser
+
+# Debian's Chromium for the browser tests (no browser downloads); installed once when missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; \
+	fi
+
+run: $(STAMP)
+	$(VENV)/bin/loomwork db upgrade
+	$(VENV)/bin/loomwork demo load
+	$(VENV)/bin/loomwork serve --host $(HOST) --port $(PORT)
+
+test: setup-test
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+bench: $(TSTAMP)
+	$(PY) bench/run.py
+
+check: $(STAMP)
+	$(VENV)/bin/loomwork check app_definitions/*
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""Loomwork platform core: definitions, versions, storage, identity, permissions, audit, API, CLI."""

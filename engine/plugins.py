@@ -1,0 +1,55 @@
+"""Hooks through which the engines plug into the core, the way an extension would (datasette-style).
+
+``BUILTIN`` lists the engine modules loaded at start-up; each has a ``register(hooks)`` function.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .kinds import KindRegistry
+
+BUILTIN = (
+    "forms_engine.plugin",
+    "rules_engine.plugin",
+    "flow_engine.plugin",
+    "report_engine.plugin",
+)
+
+
+@dataclass
+class Hooks:
+    kinds: KindRegistry = field(default_factory=KindRegistry)
+    #: app → the TableSpecs its runtime data needs
+    table_specs: list[Callable[[Any], list[Any]]] = field(default_factory=list)
+    #: platform → FastAPI routers to mount
+    routers: list[Callable[[Any], list[Any]]] = field(default_factory=list)
+    #: (fastapi_app, platform) adjusting the OpenAPI document (per-form schemas)
+    openapi: list[Callable[[Any, Any], None]] = field(default_factory=list)
+    #: (platform) called once the platform is built: engines create their services here
+    on_start: list[Callable[[Any], None]] = field(default_factory=list)
+    #: (platform, app) called after an app version becomes live
+    on_activate: list[Callable[[Any, Any], None]] = field(default_factory=list)
+    #: (conn, event) called inside the transaction of every record change; event is a RecordEvent
+    record_events: list[Callable[[Any, Any], None]] = field(default_factory=list)
+    #: named services an engine offers to others through the platform (e.g. "records")
+    services: dict[str, Any] = field(default_factory=dict)
+    closed: bool = False
+
+    def close(self) -> None:
+        self.kinds.close()
+        self.closed = True
+
+
+def load_builtin(hooks: Hooks, modules: tuple[str, ...] = BUILTIN) -> Hooks:
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name or (exc.name and name.startswith(exc.name + ".")):
+                continue  # an engine not built yet
+            raise
+        module.register(hooks)
+    hooks.close()
+    return hooks

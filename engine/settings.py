@@ -1,0 +1,88 @@
+"""One registry of settings: name, default, help. Read from the environment with the ``LOOMWORK_`` prefix.
+
+``docs/settings.md`` documents every entry (a test checks it).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+PREFIX = "LOOMWORK_"
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return PREFIX + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database_url", "sqlite:///var/loomwork.db",
+            "SQLAlchemy URL of the database. SQLite file by default; PostgreSQL as postgresql+psycopg://user@host/db."),
+    Setting("apps_dir", "app_definitions", "Folder holding one sub-folder per app; each is loaded and published at start."),
+    Setting("var_dir", "var", "Folder for the SQLite database, the generated secret key and local state."),
+    Setting("attachments_dir", "var/attachments", "Folder where uploaded files are stored (outside the web root)."),
+    Setting("secret_key", "", "Key signing session cookies and CSRF tokens. Generated into var/secret_key when empty."),
+    Setting("debug", False, "Show internal error details. Never on in production.", _bool),
+    Setting("timezone", "Asia/Shanghai", "Default time zone for dates, TODAY() and report buckets; apps may set their own."),
+    Setting("session_max_age", 8 * 3600, "Seconds a browser session stays valid without activity.", int),
+    Setting("max_upload_bytes", 20 * 1024 * 1024, "Largest attachment accepted, in bytes.", int),
+    Setting("max_request_bytes", 2 * 1024 * 1024, "Largest JSON request body accepted, in bytes.", int),
+    Setting("login_attempts", 10, "Failed logins allowed per username and address in 15 minutes before refusal.", int),
+    Setting("cookie_secure", False, "Mark session cookies Secure (set behind TLS).", _bool),
+    Setting("page_size_max", 500, "Largest page a list request may ask for.", int),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one platform instance. Build with ``Settings.from_env(overrides)``."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for s in SETTINGS:
+            raw = env.get(s.env)
+            values[s.name] = s.parse(raw) if raw not in (None, "") else s.default
+        for key, value in (overrides or {}).items():
+            if key not in _BY_NAME:
+                raise KeyError(f"unknown setting {key!r}")
+            values[key] = value
+        return cls(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(f"unknown setting {name!r}") from None
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in ``var_dir/secret_key``."""
+        if self.values["secret_key"]:
+            return str(self.values["secret_key"])
+        path = Path(self.values["var_dir"]) / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key

@@ -1,0 +1,43 @@
+"""One place maps errors to HTTP answers, all in one JSON shape: ``{"error": {status, code, message, details}}``."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import LoomworkError
+
+log = logging.getLogger("loomwork")
+
+
+def error_body(status: int, code: str, message: str, details: list | None = None) -> dict:
+    return {"error": {"status": status, "code": code, "message": message, "details": details or []}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LoomworkError)
+    async def _loomwork(request: Request, exc: LoomworkError) -> JSONResponse:
+        if exc.status in (401, 403):
+            log.warning("refused %s %s: %s", request.method, request.url.path, exc.message)
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "_body", "message": e.get("msg", ""),
+                    "code": e.get("type", "invalid")} for e in exc.errors()]
+        return JSONResponse(error_body(422, "validation_failed", "invalid request", details), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(exc.status_code, code, str(exc.detail)), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body(500, "internal", "internal error; the administrator can find it in the log"),
+                            status_code=500)

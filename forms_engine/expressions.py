@@ -1,0 +1,145 @@
+"""The forms engine's use of the rules engine: scopes built from fields, and located compile errors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from engine.i18n import Text
+
+from .fields import field_types
+from .spec import FieldSpec
+
+#: how deep ``a.b.c`` may follow relations in expressions
+RELATION_DEPTH = 2
+
+
+def _rules():  # imported lazily: the rules engine is a peer package reached only through its public API
+    import rules_engine
+
+    return rules_engine
+
+
+def _type_of(f: FieldSpec | Mapping[str, Any]) -> str:
+    if isinstance(f, FieldSpec):
+        name, ftype, extra = f.type, f.ftype, f.extra
+    else:
+        name, ftype, extra = f.get("type", ""), field_types.get(f.get("type", "")), f
+    if name == "formula":
+        return str(extra.get("result", "number"))
+    return "any" if ftype is None else str(ftype.expr_type) if ftype.expr_type not in ("record", "rows") else "any"
+
+
+def _raw_scope(raw_fields: list[Mapping[str, Any]], forms: Mapping[str, Any], depth: int) -> Any:
+    r = _rules()
+    names: dict[str, Any] = {}
+    for raw in raw_fields:
+        ftype = field_types.get(raw.get("type", ""))
+        if ftype is None or ftype.layout_only:
+            continue
+        if raw.get("type") == "relation" and depth > 0 and raw.get("to") in forms and not raw.get("many"):
+            names[raw["key"]] = _raw_scope(forms[raw["to"]].data["fields"], forms, depth - 1)
+        elif raw.get("type") == "subtable":
+            names[raw["key"]] = r.Scope.rows(_raw_scope(raw.get("fields", []), forms, depth - 1).fields
+                                             if hasattr(r.Scope, "rows") else {})
+        else:
+            names[raw["key"]] = _type_of(raw)
+    return r.Scope.from_fields(names)
+
+
+def scope_for(fields: tuple[FieldSpec, ...], forms: Mapping[str, Any], ctx: Any) -> Any:
+    """The names an expression of this form may read: its fields, related records' fields, sub-table rows."""
+    r = _rules()
+    names: dict[str, Any] = {}
+    for f in fields:
+        if f.ftype.layout_only:
+            continue
+        if f.type == "relation" and not f.many and f.to in forms:
+            names[f.key] = _raw_scope(forms[f.to].data["fields"], forms, RELATION_DEPTH - 1)
+        elif f.type == "subtable":
+            names[f.key] = r.Scope.rows({s.key: _type_of(s) for s in f.fields if not s.ftype.layout_only})
+        else:
+            names[f.key] = _type_of(f)
+    for key, kind in _system_names().items():
+        names.setdefault(key, kind)
+    return r.Scope.from_fields(names)
+
+
+class LazyScope:
+    """A scope built on first use, so forms without expressions never need it."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._scope: Any = None
+
+    def get(self) -> Any:
+        if self._scope is None:
+            self._scope = self._make()
+        return self._scope
+
+
+def row_scope(sub: FieldSpec, scope: LazyScope) -> LazyScope:
+    """Inside a sub-table row: the row's own fields, plus the parent record's fields (``parent.x``)."""
+
+    def make() -> Any:
+        names: dict[str, Any] = {s.key: _type_of(s) for s in sub.fields if not s.ftype.layout_only}
+        names["parent"] = scope.get()
+        return _rules().Scope.from_fields(names)
+
+    return LazyScope(make)
+
+
+def _system_names() -> dict[str, str]:
+    return {"id": "integer", "created_at": "datetime", "updated_at": "datetime", "owner": "integer",
+            "created_by": "integer", "department": "integer"}
+
+
+def compile_at(builder: Any, source: str, scope: LazyScope, path: tuple[Any, ...]) -> Any:
+    """Compile ``source``; on failure report it at ``path`` (the column points into the expression)."""
+    r = _rules()
+    try:
+        return r.compile_expression(source, scope.get())
+    except r.ExpressionCompileError as exc:
+        doc = builder.doc
+        line, col = doc.locate(path)
+        offset = max(int(getattr(exc, "col", 1) or 1) - 1, 0)
+        from engine.errors import DefinitionError
+        from engine.source import format_path
+
+        builder.problems.add(DefinitionError(doc.file, line, col + offset, format_path(path),
+                                             f"expression {source!r}: {exc.message}", getattr(exc, "hint", None)))
+        return None
+
+
+@dataclass(frozen=True)
+class SafePattern:
+    """A user-supplied regular expression, checked against catastrophic backtracking at load time."""
+
+    source: str
+    regex: Any
+    message: str
+
+    def matches(self, text: str) -> bool:
+        return bool(self.regex.fullmatch(text[:10_000]))
+
+
+def safe_pattern(builder: Any, source: str, message: Any, path: tuple[Any, ...]) -> SafePattern | None:
+    from .validators import InvalidValue
+    from .validators.patterns import compile_pattern
+
+    try:
+        regex = compile_pattern(source)
+    except InvalidValue as exc:
+        builder.error(path, f"unusable pattern: {exc.message}")
+        return None
+    return SafePattern(source, regex, Text.of(message).get() if message else f"does not match the pattern {source}")
+
+
+def check_rollup(builder: Any, f: FieldSpec, by_key: Mapping[str, FieldSpec]) -> None:
+    over = f.extra.get("over")
+    if over not in by_key or by_key[over].type != "subtable":
+        builder.error(f.path + ("over",), f"'{over}' is not a sub-table of this form",
+                      None)
+        return
+    column = f.extra.get("field")
+    if f.extra.get("agg") != "count" and (column is None or by_key[over].sub(column) is None):
+        builder.error(f.path + ("field",), f"sub-table '{over}' has no field '{column}'")

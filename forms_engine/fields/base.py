@@ -1,0 +1,96 @@
+"""The field type registry. Built-in types register the same way an extension would; closed after start-up.
+
+A field type knows, for a field of its type: its storage column, its JSON Schema fragment, how to turn a submitted
+JSON value into the stored Python value (or refuse it with a message), how to show it back as JSON, how to read it
+from an import cell and write it to an export cell, its type in the expression language, and its HTML widget.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy.types import TypeEngine
+
+if TYPE_CHECKING:
+    from ..spec import FieldSpec
+
+
+class InvalidField(Exception):
+    """A value a field cannot take. ``message`` is shown to the user next to the field."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class FieldType:
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    group: ClassVar[str] = "basic"
+    #: holds no value (section, divider, description)
+    layout_only: ClassVar[bool] = False
+    #: value is computed by the platform and never accepted from a client
+    computed: ClassVar[bool] = False
+    #: type name in the expression language
+    expr_type: ClassVar[str] = "text"
+    widget: ClassVar[str] = "text"
+    #: keys (beyond the common ones) this type accepts in a definition
+    options: ClassVar[tuple[str, ...]] = ()
+
+    def column_type(self, f: "FieldSpec") -> TypeEngine | None:
+        return None
+
+    def json_schema(self, f: "FieldSpec") -> dict[str, Any]:
+        return {}
+
+    def coerce(self, value: Any, f: "FieldSpec") -> Any:
+        """Submitted JSON value → stored value. ``None`` means blank and is handled by the caller."""
+        return value
+
+    def to_json(self, value: Any, f: "FieldSpec") -> Any:
+        return value
+
+    def from_cell(self, value: Any, f: "FieldSpec") -> Any:
+        """An import cell (str, number, date from openpyxl) → stored value."""
+        return self.coerce(value, f)
+
+    def to_cell(self, value: Any, f: "FieldSpec") -> Any:
+        return self.to_json(value, f)
+
+    def is_blank(self, value: Any) -> bool:
+        return value is None or value == "" or value == [] or value == {}
+
+
+class FieldTypeRegistry:
+    def __init__(self) -> None:
+        self._types: dict[str, FieldType] = {}
+        self.closed = False
+
+    def register(self, ftype: FieldType) -> FieldType:
+        if self.closed:
+            raise RuntimeError(f"field type {ftype.name!r} registered after start-up")
+        if not ftype.name or ftype.name in self._types:
+            raise RuntimeError(f"field type {ftype.name!r} registered twice or without a name")
+        self._types[ftype.name] = ftype
+        return ftype
+
+    def get(self, name: str) -> FieldType | None:
+        return self._types.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def all(self) -> list[FieldType]:
+        return [self._types[n] for n in sorted(self._types)]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+field_types = FieldTypeRegistry()
+
+
+def register(cls: type[FieldType]) -> type[FieldType]:
+    """Class decorator: register one instance of a field type."""
+    field_types.register(cls())
+    return cls

@@ -1,0 +1,404 @@
+"""Built-in value types: text, numbers, dates and times, choices, switches."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Date, Text, Time
+
+from engine.tables import UtcDateTime
+
+from .base import FieldType, InvalidField, register
+from .columns import ExactDecimal, JsonColumn
+
+_MAX_TEXT = 100_000
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise InvalidField("expected text", "type")
+    text = str(value)
+    if len(text) > _MAX_TEXT:
+        raise InvalidField(f"text longer than {_MAX_TEXT} characters", "max_length")
+    return text
+
+
+def check_length(text: str, f) -> str:  # type: ignore[no-untyped-def]
+    if f.min_length is not None and len(text) < f.min_length:
+        raise InvalidField(f"at least {f.min_length} characters", "min_length")
+    if f.max_length is not None and len(text) > f.max_length:
+        raise InvalidField(f"at most {f.max_length} characters", "max_length")
+    if f.pattern is not None and not f.pattern.matches(text):
+        raise InvalidField(f.pattern.message, "pattern")
+    return text
+
+
+def _length_schema(f) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    out: dict[str, Any] = {"type": "string"}
+    if f.min_length is not None:
+        out["minLength"] = f.min_length
+    if f.max_length is not None:
+        out["maxLength"] = f.max_length
+    return out
+
+
+@register
+class TextField(FieldType):
+    name, label, widget = "text", "单行文本", "text"
+    options = ("min_length", "max_length", "pattern", "unique", "placeholder")
+
+    def column_type(self, f):  # type: ignore[no-untyped-def]
+        return Text()
+
+    def json_schema(self, f):  # type: ignore[no-untyped-def]
+        return _length_schema(f)
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        text = _text(value).strip()
+        if "\n" in text or "\r" in text:
+            raise InvalidField("single-line text cannot contain line breaks", "format")
+        return check_length(text, f)
+
+
+@register
+class TextareaField(TextField):
+    name, label, widget = "textarea", "多行文本", "textarea"
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        return check_length(_text(value), f)
+
+
+def to_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise InvalidField("expected a number", "type")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, (int, float)):
+        number = Decimal(str(value))
+    elif isinstance(value, str):
+        cleaned = value.strip().replace(",", "").replace("，", "")
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?", cleaned):
+            raise InvalidField("expected a number", "type")
+        try:
+            number = Decimal(cleaned)
+        except InvalidOperation:
+            raise InvalidField("expected a number", "type") from None
+    else:
+        raise InvalidField("expected a number", "type")
+    if not number.is_finite():
+        raise InvalidField("expected a finite number", "type")
+    return number
+
+
+def _range(number: Decimal, f) -> Decimal:  # type: ignore[no-untyped-def]
+    if f.min is not None and number < f.min:
+        raise InvalidField(f"must be at least {f.min}", "min")
+    if f.max is not None and number > f.max:
+        raise InvalidField(f"must be at most {f.max}", "max")
+    return number
+
+
+def _number_schema(f, kind: str = "number") -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    out: dict[str, Any] = {"type": kind} if kind == "integer" else {"type": ["number", "string"], "format": "decimal"}
+    if f.min is not None:
+        out["minimum"] = float(f.min)
+    if f.max is not None:
+        out["maximum"] = float(f.max)
+    return out
+
+
+@register
+class NumberField(FieldType):
+    name, label, widget, expr_type = "number", "数字", "number", "number"
+    options = ("min", "max", "scale", "unit")
+    default_scale = 4
+
+    def column_type(self, f):  # type: ignore[no-untyped-def]
+        return ExactDecimal(scale=f.scale)
+
+    def json_schema(self, f):  # type: ignore[no-untyped-def]
+        return _number_schema(f)
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        number = _range(to_decimal(value), f)
+        if abs(number) >= Decimal(10) ** (22 - f.scale):
+            raise InvalidField("number too large", "max")
+        quantum = Decimal(1).scaleb(-f.scale)
+        if number != number.quantize(quantum):
+            raise InvalidField(f"at most {f.scale} decimal places", "scale")
+        return number.quantize(quantum)
+
+    def to_json(self, value, f):  # type: ignore[no-untyped-def]
+        return None if value is None else str(value)
+
+
+@register
+class MoneyField(NumberField):
+    name, label, widget, expr_type = "money", "金额", "money", "money"
+    options = ("min", "max", "currency")
+    default_scale = 2
+
+
+@register
+class PercentField(NumberField):
+    """Stored as a fraction: 4.5% is 0.045 in the API, in formulas and in the database."""
+
+    name, label, widget, expr_type = "percent", "百分比", "percent", "percent"
+    default_scale = 6
+
+
+@register
+class IntegerField(FieldType):
+    name, label, widget, expr_type = "integer", "整数", "integer", "integer"
+    options = ("min", "max", "unit")
+
+    def column_type(self, f):  # type: ignore[no-untyped-def]
+        return BigInteger()
+
+    def json_schema(self, f):  # type: ignore[no-untyped-def]
+        return _number_schema(f, "integer")
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        number = to_decimal(value)
+        if number != number.to_integral_value():
+            raise InvalidField("expected a whole number", "type")
+        if abs(number) > 2**62:
+            raise InvalidField("number too large", "max")
+        return int(_range(number, f))
+
+
+@register
+class RatingField(IntegerField):
+    name, label, widget = "rating", "评分", "rating"
+    options = ("max",)
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        number = super().coerce(value, f)
+        top = int(f.max) if f.max is not None else 5
+        if not 0 <= number <= top:
+            raise InvalidField(f"rating must be between 0 and {top}", "max")
+        return number
+
+
+@register
+class BooleanField(FieldType):
+    name, label, widget, expr_type = "boolean", "开关", "switch", "boolean"
+    _true = {"true", "1", "yes", "y", "是", "对", "√"}
+    _false = {"false", "0", "no", "n", "否", "错", "×"}
+
+    def column_type(self, f):  # type: ignore[no-untyped-def]
+        return Boolean()
+
+    def json_schema(self, f):  # type: ignore[no-untyped-def]
+        return {"type": "boolean"}
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        if isinstance(value, bool):
+            return value
+        raise InvalidField("expected true or false", "type")
+
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in self._true:
+            return True
+        if text in self._false:
+            return False
+        raise InvalidField("expected yes or no", "type")
+
+
+@register
+class DateField(FieldType):
+    name, label, widget, expr_type = "date", "日期", "date", "date"
+    options = ("min", "max")
+
+    def column_type(self, f):  # type: ignore[no-untyped-def]
+        return Date()
+
+    def json_schema(self, f):  # type: ignore[no-untyped-def]
+        return {"type": "string", "format": "date"}
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise InvalidField("expected a date as YYYY-MM-DD", "format")
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidField(f"{value.strip()} is not a real date", "format") from None
+
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        if isinstance(value, str):
+            value = value.strip().replace("/", "-").replace(".", "-")
+            parts = value.split("-")
+            if len(parts) == 3 and all(p.isdigit() for p in parts):
+                value = f"{int(parts[0]):04d}-{int(parts[1]):02d}-{int(parts[2]):02d}"
+        return self.coerce(value, f)
+
+    def to_json(self, value, f):  # type: ignore[no-untyped-def]
+        return None if value is None else value.isoformat()
+
+
+@register
+class DateTimeField(FieldType):
+    name, label, widget, expr_type = "datetime", "日期时间", "datetime", "datetime"
+
+    def column_type(self, f):  # type: ignore[no-untyped-def]
+        return UtcDateTime()
+
+    def json_schema(self, f):  # type: ignore[no-untyped-def]
+        return {"type": "string", "format": "date-time"}
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise InvalidField("expected a date and time (ISO 8601)", "format") from None
+        else:
+            raise InvalidField("expected a date and time (ISO 8601)", "type")
+        if moment.tzinfo is None:
+            raise InvalidField("date and time needs a time zone offset", "format")
+        return moment.astimezone(timezone.utc)
+
+    def to_json(self, value, f):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite returns naive UTC
+            value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat()
+
+
+@register
+class TimeField(FieldType):
+    name, label, widget, expr_type = "time", "时间", "time", "text"
+
+    def column_type(self, f):  # type: ignore[no-untyped-def]
+        return Time()
+
+    def json_schema(self, f):  # type: ignore[no-untyped-def]
+        return {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$"}
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        if isinstance(value, time):
+            return value
+        if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value.strip()):
+            raise InvalidField("expected a time as HH:MM", "format")
+        return time.fromisoformat(value.strip())
+
+    def to_json(self, value, f):  # type: ignore[no-untyped-def]
+        return None if value is None else value.strftime("%H:%M") if not value.second else value.isoformat()
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
+
+
+@register
+class DurationField(FieldType):
+    """A length of time, stored in seconds; accepts seconds or text like ``1d 2h 30m``."""
+
+    name, label, widget, expr_type = "duration", "时长", "duration", "integer"
+
+    def column_type(self, f):  # type: ignore[no-untyped-def]
+        return BigInteger()
+
+    def json_schema(self, f):  # type: ignore[no-untyped-def]
+        return {"type": ["integer", "string"], "minimum": 0}
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        if isinstance(value, bool):
+            raise InvalidField("expected a duration", "type")
+        if isinstance(value, int):
+            seconds = value
+        elif isinstance(value, str) and value.strip() and (m := _DURATION.match(value.strip())):
+            d, h, mi, s = (int(x or 0) for x in m.groups())
+            seconds = ((d * 24 + h) * 60 + mi) * 60 + s
+        else:
+            raise InvalidField("expected a duration such as 90 or '1h 30m'", "format")
+        if seconds < 0 or seconds > 10**10:
+            raise InvalidField("duration out of range", "max")
+        return seconds
+
+
+def _options_schema(f) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {"enum": list(f.option_values())}
+
+
+@register
+class SelectField(FieldType):
+    name, label, widget = "select", "下拉选择", "select"
+    options = ("options",)
+
+    def column_type(self, f):  # type: ignore[no-untyped-def]
+        return Text()
+
+    def json_schema(self, f):  # type: ignore[no-untyped-def]
+        return {"type": "string", **_options_schema(f)}
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        if not isinstance(value, str) or value not in f.option_values():
+            raise InvalidField(f"{value!r} is not one of the options", "enum")
+        return value
+
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        text = str(value).strip()
+        for option in f.options:
+            if text == option.value or text in dict(option.label.values).values():
+                return option.value
+        return self.coerce(text, f)
+
+    def to_cell(self, value, f):  # type: ignore[no-untyped-def]
+        for option in f.options:
+            if option.value == value:
+                return option.label.get()
+        return value
+
+
+@register
+class RadioField(SelectField):
+    name, label, widget = "radio", "单选", "radio"
+
+
+@register
+class MultiSelectField(FieldType):
+    name, label, widget, expr_type = "multi_select", "多选下拉", "multi_select", "list"
+    options = ("options",)
+
+    def column_type(self, f):  # type: ignore[no-untyped-def]
+        return JsonColumn
+
+    def json_schema(self, f):  # type: ignore[no-untyped-def]
+        return {"type": "array", "items": {"type": "string", **_options_schema(f)}, "uniqueItems": True}
+
+    def coerce(self, value, f):  # type: ignore[no-untyped-def]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidField("expected a list of options", "type")
+        allowed = f.option_values()
+        bad = [v for v in value if v not in allowed]
+        if bad:
+            raise InvalidField(f"{bad[0]!r} is not one of the options", "enum")
+        if len(set(value)) != len(value):
+            raise InvalidField("an option is chosen twice", "unique")
+        return [v for v in allowed if v in value]
+
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        parts = [p.strip() for p in re.split(r"[,，;；、]", str(value)) if p.strip()]
+        select = SelectField()
+        return self.coerce([select.from_cell(p, f) for p in parts], f)
+
+    def to_cell(self, value, f):  # type: ignore[no-untyped-def]
+        labels = {o.value: o.label.get() for o in f.options}
+        return "、".join(labels.get(v, v) for v in (value or []))
+
+
+@register
+class CheckboxesField(MultiSelectField):
+    name, label, widget = "checkboxes", "复选框", "checkboxes"

@@ -1,0 +1,364 @@
+"""The record service: create, read, list, update and delete records of any form, with rights, audit and versions.
+
+Every write is one transaction together with its audit entry and the record events other engines react to.
+A record outside the caller's scope answers exactly as a missing one (404). Updates carry the record's
+``row_version``; a stale one gets 412 and changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from engine import audit
+from engine.errors import FieldProblem, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from engine.identity import department_exists, user_exists
+from engine.permissions import Grant, Principal, effective, in_scope, scope_filter
+from engine.platform import LiveApp, Platform
+
+from . import validate
+from .serials import next_serial
+from .spec import FieldSpec, FormSpec
+from .storage import child_table_name, table_name
+
+SYSTEM_FIELDS = ("id", "row_version", "def_version", "created_at", "updated_at", "created_by", "owner_id",
+                 "department_id")
+
+
+@dataclass(frozen=True)
+class RecordEvent:
+    """A change to a record, handed to other engines inside the same transaction."""
+
+    platform: Platform
+    app: LiveApp
+    form: FormSpec
+    action: str  # created | updated | deleted
+    record_id: int
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    who: Principal
+    depth: int = 0
+
+
+def make_env(platform: Platform, app: LiveApp, who: Principal | None) -> Any:
+    import rules_engine
+
+    s = app.spec.settings
+    return rules_engine.Env(clock=platform.clock.now, timezone=s.timezone, user=who.to_json() if who else None,
+                            holidays=s.holidays, workdays=s.work_days, extra_workdays=s.extra_workdays)
+
+
+class Records:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    # -- lookup helpers ------------------------------------------------------------------------------------------
+
+    def form(self, app: LiveApp, key: str) -> FormSpec:
+        form = app.spec.forms.get(key)
+        if form is None:
+            raise NotFound(f"app '{app.key}' has no form '{key}'")
+        return form
+
+    def table(self, app: LiveApp, form: FormSpec) -> Table:
+        return app.tables[table_name(app.key, form.key)]
+
+    def child(self, app: LiveApp, form: FormSpec, sub: FieldSpec) -> Table:
+        return app.tables[child_table_name(app.key, form.key, sub.key)]
+
+    def grant(self, form: FormSpec, who: Principal) -> Grant:
+        return effective(form.permissions, who)
+
+    # -- reading -------------------------------------------------------------------------------------------------
+
+    def _row(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int, *, lock: bool = False) -> Mapping[str, Any] | None:
+        table = self.table(app, form)
+        query = select(table).where(table.c.id == record_id)
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return conn.execute(query).mappings().first()
+
+    def _visible_row(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int, who: Principal,
+                     action: str, *, lock: bool = False) -> Mapping[str, Any]:
+        grant = self.grant(form, who)
+        row = self._row(conn, app, form, record_id, lock=lock)
+        if row is None or not in_scope(grant.read, row, who):
+            raise NotFound(f"no {form.key} record {record_id}")
+        if action != "read" and not in_scope(getattr(grant, action), row, who):
+            raise Forbidden(f"you may not {action} this {form.key} record")
+        return row
+
+    def _rows_of(self, conn: Connection, app: LiveApp, form: FormSpec, sub: FieldSpec, parent_ids: list[int]
+                 ) -> dict[int, list[dict[str, Any]]]:
+        table = self.child(app, form, sub)
+        out: dict[int, list[dict[str, Any]]] = {i: [] for i in parent_ids}
+        if not parent_ids:
+            return out
+        query = select(table).where(table.c.parent_id.in_(parent_ids)).order_by(table.c.parent_id, table.c.row_index)
+        for row in conn.execute(query).mappings():
+            out[row["parent_id"]].append({f.key: row[f.key] for f in sub.fields if f.stored} | {"id": row["id"]})
+        return out
+
+    def values_of(self, conn: Connection, app: LiveApp, form: FormSpec, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A stored row as Python values: system fields, fields and sub-table rows."""
+        values = {k: row[k] for k in SYSTEM_FIELDS}
+        for f in form.stored_fields:
+            values[f.key] = row[f.key]
+        for sub in form.subtables:
+            values[sub.key] = self._rows_of(conn, app, form, sub, [row["id"]])[row["id"]]
+        return values
+
+    def to_json(self, form: FormSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {k: audit.jsonable(values.get(k)) for k in SYSTEM_FIELDS if k in values}
+        for f in form.data_fields:
+            if f.type == "subtable":
+                out[f.key] = [{"id": r.get("id"), **{s.key: _json(s, r.get(s.key)) for s in f.fields if s.stored}}
+                              for r in values.get(f.key, [])]
+            elif f.stored:
+                out[f.key] = _json(f, values.get(f.key))
+        return out
+
+    def get(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, who: Principal) -> dict[str, Any]:
+        form = self.form(app, form_key)
+        row = self._visible_row(conn, app, form, record_id, who, "read")
+        return self.to_json(form, self.values_of(conn, app, form, row))
+
+    def list(self, conn: Connection, app: LiveApp, form_key: str, who: Principal, *, filters: Mapping[str, str] | None = None,
+             sort: str | None = None, search: str | None = None, page: int = 1, size: int = 50) -> dict[str, Any]:
+        from .query import build_list_query
+
+        form = self.form(app, form_key)
+        grant = self.grant(form, who)
+        if grant.read == "none":
+            raise Forbidden(f"you may not read {form.key} records")
+        table = self.table(app, form)
+        where, order = build_list_query(form, table, filters or {}, sort, search)
+        where.append(scope_filter(grant.read, table, who))
+        cond = and_(*where)
+        total = conn.execute(select(func.count()).select_from(table).where(cond)).scalar_one()
+        rows = conn.execute(select(table).where(cond).order_by(*order).limit(size).offset((page - 1) * size)).mappings().all()
+        ids = [r["id"] for r in rows]
+        children = {sub.key: self._rows_of(conn, app, form, sub, ids) for sub in form.subtables}
+        items = []
+        for r in rows:
+            values = {k: r[k] for k in SYSTEM_FIELDS} | {f.key: r[f.key] for f in form.stored_fields}
+            for sub in form.subtables:
+                values[sub.key] = children[sub.key][r["id"]]
+            items.append(self.to_json(form, values))
+        return {"items": items, "total": total, "page": page, "size": size}
+
+    # -- writing -------------------------------------------------------------------------------------------------
+
+    def create(self, conn: Connection, app: LiveApp, form_key: str, body: Any, who: Principal, *, depth: int = 0
+               ) -> dict[str, Any]:
+        form = self.form(app, form_key)
+        if not self.grant(form, who).create:
+            raise Forbidden(f"you may not create {form.key} records")
+        values, problems = validate.coerce_submission(form, body, creating=True)
+        validate.raise_if(problems)
+        record_id = self._save(conn, app, form, values, who, before=None, depth=depth)
+        return self.get_unchecked(conn, app, form, record_id)
+
+    def create_as_system(self, conn: Connection, app: LiveApp, form_key: str, values: Mapping[str, Any],
+                         who: Principal, *, depth: int = 0) -> int:
+        """Create a record for an automation: values are still type-checked and validated, rights are not asked."""
+        form = self.form(app, form_key)
+        coerced, problems = validate.coerce_submission(form, values, creating=True)
+        validate.raise_if(problems)
+        return self._save(conn, app, form, coerced, who, before=None, depth=depth)
+
+    def get_unchecked(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int) -> dict[str, Any]:
+        row = self._row(conn, app, form, record_id)
+        assert row is not None
+        return self.to_json(form, self.values_of(conn, app, form, row))
+
+    def update(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, body: Any, who: Principal,
+               *, if_match: int | None, depth: int = 0, check_rights: bool = True) -> dict[str, Any]:
+        form = self.form(app, form_key)
+        if check_rights:
+            row = self._visible_row(conn, app, form, record_id, who, "update", lock=True)
+        else:
+            row = self._row(conn, app, form, record_id, lock=True)
+            if row is None:
+                raise NotFound(f"no {form.key} record {record_id}")
+        if if_match is not None and row["row_version"] != if_match:
+            raise PreconditionFailed(f"record {record_id} was changed by someone else (now version "
+                                     f"{row['row_version']}, yours {if_match}); reload and try again")
+        submitted, problems = validate.coerce_submission(form, body, creating=False)
+        validate.raise_if(problems)
+        before = self.values_of(conn, app, form, row)
+        values = {k: v for k, v in before.items() if k not in SYSTEM_FIELDS}
+        values.update(submitted)
+        self._save(conn, app, form, values, who, before=before, depth=depth, expected_version=row["row_version"])
+        return self.get_unchecked(conn, app, form, record_id)
+
+    def delete(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, who: Principal, *,
+               if_match: int | None) -> None:
+        form = self.form(app, form_key)
+        row = self._visible_row(conn, app, form, record_id, who, "delete", lock=True)
+        if if_match is not None and row["row_version"] != if_match:
+            raise PreconditionFailed(f"record {record_id} was changed by someone else; reload and try again")
+        before = self.values_of(conn, app, form, row)
+        table = self.table(app, form)
+        done = conn.execute(delete(table).where(table.c.id == record_id, table.c.row_version == row["row_version"]))
+        if done.rowcount != 1:
+            raise PreconditionFailed(f"record {record_id} was changed by someone else; reload and try again")
+        now = self.platform.clock.now()
+        audit.record(conn, at=now, user_id=who.id, app=app.key, form=form.key, record_id=record_id, action="delete",
+                     def_version=app.version, changes=audit.diff(_auditable(form, before), None))
+        self._emit(conn, RecordEvent(self.platform, app, form, "deleted", record_id, before, None, who))
+
+    # -- the save pipeline ---------------------------------------------------------------------------------------
+
+    def _save(self, conn: Connection, app: LiveApp, form: FormSpec, values: dict[str, Any], who: Principal, *,
+              before: Mapping[str, Any] | None, depth: int, expected_version: int | None = None) -> int:
+        env = make_env(self.platform, app, who) if form.uses_expressions else None
+        related = self._related(conn, app, form, values)
+        problems = validate.complete(form, values, env, creating=before is None, before=before, related=related)
+        problems += self._check_references(conn, app, form, values)
+        self._lookups(form, values, related)
+        validate.raise_if(problems)
+        now = self.platform.clock.now()
+        table = self.table(app, form)
+        stored = {f.key: values.get(f.key) for f in form.stored_fields}
+        try:
+            with conn.begin_nested():
+                if before is None:
+                    for f in form.fields:
+                        if f.type == "serial_number":
+                            stored[f.key] = next_serial(conn, app.key, form.key, f, now, app.spec.settings.timezone)
+                    record_id = conn.execute(insert(table).values(
+                        **stored, row_version=1, def_version=app.version, created_at=now, updated_at=now,
+                        created_by=who.id or None, owner_id=who.id or None, department_id=who.department_id,
+                    )).inserted_primary_key[0]
+                else:
+                    record_id = before["id"]
+                    done = conn.execute(update(table).where(table.c.id == record_id,
+                                                            table.c.row_version == expected_version)
+                                        .values(**stored, row_version=table.c.row_version + 1, updated_at=now,
+                                                def_version=app.version))
+                    if done.rowcount != 1:
+                        raise PreconditionFailed(f"record {record_id} was changed by someone else; reload and try again")
+                self._save_rows(conn, app, form, record_id, values, replace=before is not None)
+        except IntegrityError as exc:
+            raise ValidationFailed(self._unique_problems(conn, app, form, values, before)) from exc
+        after = dict(values) | {"id": record_id}
+        audit.record(conn, at=now, user_id=who.id, app=app.key, form=form.key, record_id=record_id,
+                     action="create" if before is None else "update", def_version=app.version,
+                     changes=audit.diff(_auditable(form, before), _auditable(form, after)))
+        self._emit(conn, RecordEvent(self.platform, app, form, "created" if before is None else "updated",
+                                     int(record_id), before, after, who, depth))
+        return int(record_id)
+
+    def _save_rows(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int, values: Mapping[str, Any],
+                   *, replace: bool) -> None:
+        for sub in form.subtables:
+            table = self.child(app, form, sub)
+            if replace:
+                conn.execute(delete(table).where(table.c.parent_id == record_id))
+            rows = values.get(sub.key) or []
+            if rows:
+                conn.execute(insert(table), [
+                    {"parent_id": record_id, "row_index": i, **{s.key: r.get(s.key) for s in sub.fields if s.stored}}
+                    for i, r in enumerate(rows)])
+
+    def _related(self, conn: Connection, app: LiveApp, form: FormSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Related records read by expressions or lookups, loaded once per save."""
+        wanted: set[str] = set()
+        for f in form.fields:
+            for expr in (f.expr, f.visible_if, f.required_if, f.default_expr):
+                if expr is not None:
+                    wanted.update(r.split(".", 1)[0] for r in expr.reads if "." in r)
+            if f.type == "lookup":
+                wanted.add(f.extra["relation"])
+        for v in form.validations:
+            if v.expr is not None:
+                wanted.update(r.split(".", 1)[0] for r in v.expr.reads if "." in r)
+        out: dict[str, Any] = {}
+        for key in wanted:
+            f = form.by_key.get(key)
+            if f is None or f.type != "relation" or f.many:
+                continue
+            target_id = values.get(key)
+            target = app.spec.forms.get(f.to)
+            if target_id is None or target is None:
+                out[key] = None
+                continue
+            row = self._row(conn, app, target, target_id)
+            out[key] = None if row is None else {k: row[k] for k in SYSTEM_FIELDS} | {
+                t.key: row[t.key] for t in target.stored_fields}
+        return out
+
+    def _lookups(self, form: FormSpec, values: dict[str, Any], related: Mapping[str, Any]) -> None:
+        for f in form.fields:
+            if f.type == "lookup":
+                source = related.get(f.extra["relation"])
+                values[f.key] = None if source is None else source.get(f.extra["field"])
+
+    def _check_references(self, conn: Connection, app: LiveApp, form: FormSpec, values: Mapping[str, Any]
+                          ) -> list[FieldProblem]:
+        problems: list[FieldProblem] = []
+        for f in form.fields:
+            value = values.get(f.key)
+            if value is None or f.type not in ("relation", "user", "department"):
+                continue
+            for item in value if f.many else [value]:
+                if f.type == "user":
+                    ok = user_exists(conn, item)
+                elif f.type == "department":
+                    ok = department_exists(conn, item)
+                else:
+                    target = app.spec.forms[f.to]
+                    ok = self._row(conn, app, target, item) is not None
+                if not ok:
+                    problems.append(FieldProblem(f.key, f"no {f.to or f.type} with id {item}", "reference"))
+        return problems
+
+    def _unique_problems(self, conn: Connection, app: LiveApp, form: FormSpec, values: Mapping[str, Any],
+                         before: Mapping[str, Any] | None) -> list[FieldProblem]:
+        table = self.table(app, form)
+        problems = []
+        for f in form.fields:
+            if f.unique and values.get(f.key) is not None:
+                query = select(table.c.id).where(table.c[f.key] == values[f.key])
+                if before is not None:
+                    query = query.where(table.c.id != before["id"])
+                if conn.execute(query).first() is not None:
+                    problems.append(FieldProblem(f.key, "this value is already used by another record", "unique"))
+        return problems or [FieldProblem("_form", "the record conflicts with another record", "conflict")]
+
+    def _emit(self, conn: Connection, event: RecordEvent) -> None:
+        for handler in self.platform.hooks.record_events:
+            handler(conn, event)
+
+    def history(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, who: Principal) -> list[dict[str, Any]]:
+        form = self.form(app, form_key)
+        grant = self.grant(form, who)
+        row = self._row(conn, app, form, record_id)
+        if row is None:
+            # a deleted record keeps its history for those who may read the form at all scope
+            if grant.read != "all":
+                raise NotFound(f"no {form.key} record {record_id}")
+        elif not in_scope(grant.read, row, who):
+            raise NotFound(f"no {form.key} record {record_id}")
+        entries = audit.history(conn, app.key, form.key, record_id)
+        if not entries:
+            raise NotFound(f"no {form.key} record {record_id}")
+        return entries
+
+
+def _json(f: FieldSpec, value: Any) -> Any:
+    if value is None:
+        return None
+    return f.ftype.to_json(value, f)
+
+
+def _auditable(form: FormSpec, values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {f.key: values.get(f.key) for f in form.data_fields if f.stored or f.type == "subtable"}
+
+
+__all__ = ["Records", "RecordEvent", "make_env", "SYSTEM_FIELDS"]

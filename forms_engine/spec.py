@@ -1,0 +1,109 @@
+"""Form specs: immutable descriptions of a form and its fields, built once from a definition."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Mapping
+
+from engine.i18n import Text
+from engine.permissions import Rights
+
+if TYPE_CHECKING:
+    from .fields.base import FieldType
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: Text
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class Validation:
+    expr: Any  # compiled expression
+    message: Text
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    type: str
+    ftype: "FieldType" = field(repr=False, compare=False)
+    label: Text = Text(())
+    help: Text = Text(())
+    placeholder: Text = Text(())
+    required: bool = False
+    default: Any = None
+    default_expr: Any = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: Any = None
+    unique: bool = False
+    options: tuple[Option, ...] = ()
+    to: str | None = None
+    many: bool = False
+    fields: tuple["FieldSpec", ...] = ()
+    expr: Any = None
+    visible_if: Any = None
+    required_if: Any = None
+    readonly_if: Any = None
+    readonly: bool = False
+    scale: int = 2
+    currency: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    path: tuple[Any, ...] = ()
+
+    @property
+    def stored(self) -> bool:
+        return self.ftype.column_type(self) is not None
+
+    def option_values(self) -> tuple[str, ...]:
+        return tuple(o.value for o in self.options)
+
+    def sub(self, key: str) -> "FieldSpec | None":
+        return next((f for f in self.fields if f.key == key), None)
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    key: str
+    label: Text
+    fields: tuple[FieldSpec, ...]
+    permissions: tuple[Rights, ...] = ()
+    validations: tuple[Validation, ...] = ()
+    title_field: str | None = None
+    search_fields: tuple[str, ...] = ()
+    list_columns: tuple[str, ...] = ()
+    layout: tuple[Mapping[str, Any], ...] = ()
+    file: str = ""
+    by_key: Mapping[str, FieldSpec] = field(default_factory=dict, repr=False, compare=False)
+    compute_order: tuple[str, ...] = ()
+
+    def field(self, key: str) -> FieldSpec:
+        return self.by_key[key]
+
+    @property
+    def data_fields(self) -> tuple[FieldSpec, ...]:
+        """Fields that hold a value (not layout-only)."""
+        return tuple(f for f in self.fields if not f.ftype.layout_only)
+
+    @property
+    def stored_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.stored)
+
+    @property
+    def subtables(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.type == "subtable")
+
+    @cached_property
+    def uses_expressions(self) -> bool:
+        """Whether saving a record evaluates any expression (formulas, conditions, defaults, validations)."""
+        def has(f: FieldSpec) -> bool:
+            return any(x is not None for x in (f.expr, f.visible_if, f.required_if, f.readonly_if, f.default_expr)) or any(
+                has(s) for s in f.fields)
+
+        return bool(self.validations) or any(has(f) for f in self.fields)
