@@ -121,11 +121,19 @@ def default_compiler(fields: Mapping[str, Any] | Collection[str] | None = None) 
     if fields is None:
         scope = Scope.open_scope()
     else:
-        types = fields if isinstance(fields, Mapping) else {name: "any" for name in fields}
-        scope = Scope.from_fields({k: (v if isinstance(v, Scope) or v in VALUE_TYPES else "any")
-                                   for k, v in types.items()})
+        scope = _scope(fields if isinstance(fields, Mapping) else {name: "any" for name in fields}, Scope, VALUE_TYPES)
 
     def compile_condition(source: str) -> Condition:
         return _RulesCondition(compile_expression(source, scope), DEFAULT_ENV)
 
     return compile_condition
+
+
+def _scope(fields: Mapping[str, Any], scope_type: Any, value_types: Collection[str]) -> Any:
+    """A rules-engine scope from field types; nested mappings (a relation's fields) become nested scopes."""
+    def kind(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return _scope(value, scope_type, value_types)
+        return value if isinstance(value, scope_type) or value in value_types else "any"
+
+    return scope_type.from_fields({k: kind(v) for k, v in fields.items()})

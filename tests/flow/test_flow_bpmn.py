@@ -1,0 +1,129 @@
+"""BPMN 2.0 export: valid against the BPMN XSD, complete diagram, the mapping of modes, branches and timers, and
+a lossless round trip through ``from_bpmn``."""
+from __future__ import annotations
+
+from xml.etree import ElementTree as ET
+
+import pytest
+from conftest import DATA, load
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from lxml import etree
+
+from flow_engine import load_flow
+from flow_engine.bpmn import BPMN, BPMNDI, DC, DI, from_bpmn, iso_duration, parse_iso_duration, to_bpmn
+from flow_engine.dump import to_definition
+from engine.source import parse_text
+
+VALID = sorted(p.stem for p in (DATA / "valid").glob("*.yaml"))
+NS = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI}
+FLOW_NODES = ("startEvent", "endEvent", "userTask", "exclusiveGateway", "parallelGateway", "sendTask",
+              "serviceTask", "callActivity", "boundaryEvent")
+
+
+def export(name: str) -> ET.Element:
+    return ET.fromstring(to_bpmn(load(f"valid/{name}")))
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_export_is_valid_bpmn(name: str) -> None:
+    xml = to_bpmn(load(f"valid/{name}"))
+    BpmnValidator().validate(etree.fromstring(xml.encode()))  # the BPMN 2.0 XSD shipped with SpiffWorkflow
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_every_node_has_a_shape_and_every_flow_an_edge(name: str) -> None:
+    root = export(name)
+    process = root.find("bpmn:process", NS)
+    assert process is not None
+    nodes = [el for el in process if el.tag.split("}")[1] in FLOW_NODES]
+    flows = process.findall("bpmn:sequenceFlow", NS)
+    shapes = {s.get("bpmnElement"): s for s in root.iterfind(".//bpmndi:BPMNShape", NS)}
+    edges = {e.get("bpmnElement"): e for e in root.iterfind(".//bpmndi:BPMNEdge", NS)}
+    assert {n.get("id") for n in nodes} == set(shapes)
+    assert {f.get("id") for f in flows} == set(edges)
+    for shape in shapes.values():
+        bounds = shape.find("dc:Bounds", NS)
+        assert bounds is not None and int(bounds.get("width") or 0) > 0
+    for edge in edges.values():
+        assert len(edge.findall("di:waypoint", NS)) >= 2
+    plane = root.find(".//bpmndi:BPMNPlane", NS)
+    assert plane is not None and plane.get("bpmnElement") == process.get("id")
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_incoming_and_outgoing_on_every_node(name: str) -> None:
+    process = export(name).find("bpmn:process", NS)
+    assert process is not None
+    flows = {f.get("id"): f for f in process.findall("bpmn:sequenceFlow", NS)}
+    for el in process:
+        if el.tag.split("}")[1] not in FLOW_NODES or el.tag.endswith("boundaryEvent"):
+            continue
+        ins = [i.text for i in el.findall("bpmn:incoming", NS)]
+        outs = [o.text for o in el.findall("bpmn:outgoing", NS)]
+        assert ins == [k for k, f in flows.items() if f.get("targetRef") == el.get("id")]
+        assert outs == [k for k, f in flows.items() if f.get("sourceRef") == el.get("id")]
+        assert ins or outs
+
+
+def test_branches_defaults_and_conditions() -> None:
+    process = export("purchase_request").find("bpmn:process", NS)
+    assert process is not None
+    gateway = process.find("bpmn:exclusiveGateway[@id='finance_review__branch']", NS)
+    assert gateway is not None and gateway.get("default") == "Flow_e5"
+    condition = process.find("bpmn:sequenceFlow[@id='Flow_e4']/bpmn:conditionExpression", NS)
+    assert condition is not None and condition.text == "amount > 500000"
+    exclusive = export("expense_claim").find("bpmn:process/bpmn:exclusiveGateway[@id='route']", NS)
+    assert exclusive is not None and exclusive.get("default") is None  # covered by a complete pair
+
+
+@pytest.mark.parametrize(("node", "sequential", "condition"), [
+    ("finance_review", "false", None),
+    ("director_review", "false", "nrOfApprovals * 100 >= nrOfInstances * 60"),
+])
+def test_multi_instance_modes(node: str, sequential: str, condition: str | None) -> None:
+    task = export("purchase_request").find(f"bpmn:process/bpmn:userTask[@id='{node}']", NS)
+    assert task is not None
+    loop = task.find("bpmn:multiInstanceLoopCharacteristics", NS)
+    assert loop is not None and loop.get("isSequential") == sequential
+    assert loop.findtext("bpmn:completionCondition", namespaces=NS) == condition
+    assert loop.findtext("bpmn:loopDataInputRef", namespaces=NS) == f"assignees_{node}"
+
+
+def test_sequential_any_and_quorum_count() -> None:
+    process = export("supplier_purchase").find("bpmn:process", NS)
+    assert process is not None
+    loops = {t.get("id"): t.find("bpmn:multiInstanceLoopCharacteristics", NS) for t in process.findall("bpmn:userTask", NS)}
+    assert loops["initial_review"] is None  # single: a plain user task
+    assert loops["sign_off"] is not None and loops["sign_off"].get("isSequential") == "true"
+    assert loops["finance_review"].findtext("bpmn:completionCondition", namespaces=NS) == "nrOfCompletedInstances >= 1"
+    assert process.find("bpmn:parallelGateway[@id='checks']", NS) is not None
+    assert process.find("bpmn:parallelGateway[@id='checks_done']", NS) is not None
+
+
+def test_sla_becomes_boundary_timers() -> None:
+    process = export("purchase_request").find("bpmn:process", NS)
+    assert process is not None
+    timers = {b.get("id"): b for b in process.findall("bpmn:boundaryEvent", NS)}
+    assert set(timers) == {"lead_review__remind", "lead_review__escalate"}
+    assert timers["lead_review__escalate"].get("attachedToRef") == "lead_review"
+    assert timers["lead_review__escalate"].findtext(".//bpmn:timeDuration", namespaces=NS) == "P2D"
+    assert timers["lead_review__remind"].get("cancelActivity") == "false"
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_round_trip(name: str) -> None:
+    flow = load(f"valid/{name}")
+    data = from_bpmn(to_bpmn(flow))
+    assert data == to_definition(flow)
+    import yaml
+
+    again = load_flow(parse_text(yaml.safe_dump(data, allow_unicode=True), f"{name}.yaml"))
+    assert again.nodes == flow.nodes and again.edges == flow.edges and dict(again.joins) == dict(flow.joins)
+
+
+@pytest.mark.parametrize(("text", "iso"), [("30m", "PT30M"), ("8h", "PT8H"), ("2d", "P2D"), ("26h", "P1DT2H")])
+def test_iso_durations(text: str, iso: str) -> None:
+    from flow_engine import parse_duration
+
+    assert iso_duration(parse_duration(text)) == iso
+    assert parse_iso_duration(iso) == parse_duration(text)
