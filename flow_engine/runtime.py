@@ -7,7 +7,7 @@ half-advanced); ``retry`` redoes that step.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
@@ -28,6 +28,13 @@ DECISIONS = frozenset({"approve", "reject", "return", "add_signer"})
 ADMIN_ROLE = "admin"
 #: Most automatic steps one action may take (a guard; checked flows never get near it).
 MAX_STEPS = 10_000
+
+
+def _with(record: Any, **changes: Any) -> Any:
+    """A copy of a frozen state record with ``changes`` (``dataclasses.replace`` without its per-call checks)."""
+    new = object.__new__(type(record))
+    new.__dict__.update(record.__dict__, **changes)
+    return new
 
 
 class _Stop(Exception):
@@ -89,7 +96,7 @@ class _Run:
         return 1 + sum(1 for v in self.visits if v.node == node_id)
 
     def close(self, task: Task, status: str, actor: str | None = None, reason: str | None = None) -> Task:
-        closed = replace(task, status=status, closed_at=self.now, acted_by=actor, reason=reason,
+        closed = _with(task, status=status, closed_at=self.now, acted_by=actor, reason=reason,
                          remind_at=None, escalate_at=None)
         self.tasks[task.id] = closed
         self.effects.append(TaskClosed(closed))
@@ -182,17 +189,17 @@ class _Run:
         active = self.active[node.id]
         if node.mode == "sequential":
             self.new_task(node, users[0], active.visit)
-            self.active[node.id] = replace(active, queue=tuple(users[1:]), voters=len(users))
+            self.active[node.id] = _with(active, queue=tuple(users[1:]), voters=len(users))
         else:
             for user in users:
                 self.new_task(node, user, active.visit)
-            self.active[node.id] = replace(active, voters=len(users))
+            self.active[node.id] = _with(active, voters=len(users))
 
     def leave(self, node_id: str, result: str, budget: list[int], *, route: bool = True) -> None:
         active = self.active.pop(node_id)
         for i in range(len(self.visits) - 1, -1, -1):
             if self.visits[i].node == node_id and self.visits[i].left_at is None:
-                self.visits[i] = replace(self.visits[i], left_at=self.now, result=result)
+                self.visits[i] = _with(self.visits[i], left_at=self.now, result=result)
                 break
         self.effects.append(NodeLeft(node_id, active.visit, self.now, result))
         if route:
@@ -298,7 +305,7 @@ def act(flow: FlowSpec, state: InstanceState, task_id: str | None, actor: str, a
     if action not in ACTIONS:
         raise UnknownAction(f"unknown action '{action}'", details=[{"allowed": list(ACTIONS)}])
     if state.status in (FINISHED, WITHDRAWN):
-        raise InstanceFinished(f"instance {state.id or ''} has {state.status}".replace("  ", " "))
+        raise InstanceFinished(f"the instance is {state.status}{f' ({state.outcome})' if state.outcome else ''}")
     if state.status == ERROR and action != "comment":
         raise InstanceInError(f"instance stopped at '{state.failure.node if state.failure else '?'}': "
                               f"{state.failure.message if state.failure else ''}; an admin must retry it")
@@ -370,7 +377,7 @@ def _release(run: _Run, task: Task) -> None:
     pending = [t for t in run.tasks.values() if t.blocks == task.blocks and t.status in (OPEN, WAITING)]
     if not pending:
         blocked = run.tasks[task.blocks or ""]
-        reopened = replace(blocked, status=OPEN)
+        reopened = _with(blocked, status=OPEN)
         run.tasks[blocked.id] = reopened
         run.effects.append(TaskCreated(reopened))
 
@@ -388,7 +395,7 @@ def _decide(run: _Run, node: NodeSpec) -> _Run:
         if rejected:
             verdict = "rejected"
         elif approved and active.queue:  # the next in turn (sequential, or signers added after)
-            run.active[node.id] = replace(active, queue=active.queue[1:])
+            run.active[node.id] = _with(active, queue=active.queue[1:])
             run.new_task(node, active.queue[0], active.visit)
         elif approved:
             verdict = "approved"
@@ -514,15 +521,15 @@ def _add_signer(run: _Run, node: NodeSpec, task: Task, actor: str, payload: Mapp
     if busy & set(users) or set(active.queue) & set(users):
         raise InvalidPayload(f"already signing at '{node.id}': {', '.join(sorted(busy & set(users)))}")
     if position == "before":
-        run.tasks[task.id] = replace(task, status=WAITING)
+        run.tasks[task.id] = _with(task, status=WAITING)
         for user in users:
             run.new_task(node, user, task.visit, added_by=actor, blocks=task.id)
     elif node.mode in ("all", "quorum") and node.type == "approval":
         for user in users:
             run.new_task(node, user, task.visit, added_by=actor)
-        run.active[node.id] = replace(active, voters=active.voters + len(users))
+        run.active[node.id] = _with(active, voters=active.voters + len(users))
     else:
-        run.active[node.id] = replace(active, queue=tuple(users) + active.queue, voters=active.voters + len(users))
+        run.active[node.id] = _with(active, queue=tuple(users) + active.queue, voters=active.voters + len(users))
     run.record(actor, "add_signer", node.id, task.id, users=users, position=position)
     return run
 
@@ -586,11 +593,11 @@ def fire_timer(flow: FlowSpec, state: InstanceState, task_id: str, kind: str, no
     node = flow.node(task.node)
     run = _Run.of(flow, state, Context(directory, calendar, decide), now)
     if kind == "remind":
-        run.tasks[task.id] = replace(task, remind_at=None)
+        run.tasks[task.id] = _with(task, remind_at=None)
         run.effects.append(Notify((task.assignee,), "reminder", node.id, task.id))
         run.record(SYSTEM, "remind", node.id, task.id)
         return run.freeze(), run.effects
-    run.tasks[task.id] = task = replace(task, escalate_at=None)
+    run.tasks[task.id] = task = _with(task, escalate_at=None)
     escalation = node.sla.escalate if node.sla else None
     action = escalation.action if escalation else "notify_manager"
     run.record(SYSTEM, "escalate", node.id, task.id, escalation=action)
