@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -42,6 +43,12 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@lru_cache(maxsize=8)
+def _shared_demo_hash(password: str) -> str:
+    """Demo users share one password: hash it once (argon2 is slow on purpose), salted like any other."""
+    return hash_password(password)
+
+
 @dataclass(frozen=True)
 class NewUser:
     username: str
@@ -53,7 +60,8 @@ class NewUser:
     is_admin: bool = False
 
 
-def create_user(conn: Connection, user: NewUser, now: datetime, *, check_policy: bool = True) -> int:
+def create_user(conn: Connection, user: NewUser, now: datetime, *, check_policy: bool = True,
+                password_hash: str | None = None) -> int:
     if conn.execute(select(users.c.id).where(users.c.username == user.username)).first():
         raise Conflict(f"user '{user.username}' already exists")
     if user.password is not None and check_policy:
@@ -65,7 +73,7 @@ def create_user(conn: Connection, user: NewUser, now: datetime, *, check_policy:
             raise BadRequest(f"unknown department '{user.department_key}'")
     user_id = conn.execute(insert(users).values(
         username=user.username, display_name=user.display_name, email=user.email,
-        password_hash=hash_password(user.password) if user.password else None,
+        password_hash=password_hash or (hash_password(user.password) if user.password else None),
         department_id=dept_id, is_active=True, is_admin=user.is_admin, locale="zh-CN", created_at=now,
     )).inserted_primary_key[0]
     for role in user.roles:
@@ -93,10 +101,12 @@ def sync_org(conn: Connection, org: OrgSpec, now: datetime, *, with_users: bool,
     if not with_users:
         return
     existing = {r.username for r in conn.execute(select(users.c.username))}
+    secret = password or org.demo_password
+    shared = _shared_demo_hash(secret) if secret else None
     for u in org.users:
         if u.username not in existing:
-            create_user(conn, NewUser(u.username, u.name, password or org.demo_password, u.email, u.department,
-                                      u.roles, u.admin), now, check_policy=False)
+            create_user(conn, NewUser(u.username, u.name, None, u.email, u.department, u.roles, u.admin), now,
+                        check_policy=False, password_hash=shared)
     user_ids = {r.username: r.id for r in conn.execute(select(users.c.username, users.c.id))}
     for dept in org.departments:
         if dept.manager and dept.manager in user_ids:

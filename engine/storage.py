@@ -70,9 +70,9 @@ def build_table(spec: TableSpec, metadata: MetaData, renamed: dict[str, str] | N
         name = renamed.get(c.name, c.name)
         cols.append(Column(name, c.type, nullable=True, key=c.name))
         if c.unique:
-            extra.append(UniqueConstraint(name, name=f"uq_{spec.name}_{name}"[:63]))
+            extra.append(UniqueConstraint(c.name, name=f"uq_{spec.name}_{name}"[:63]))
         elif c.index:
-            extra.append(Index(f"ix_{spec.name}_{name}"[:63], name))
+            extra.append(Index(f"ix_{spec.name}_{name}"[:63], c.name))
     if not spec.parent:
         extra.append(Index(f"ix_{spec.name}_created_at"[:63], "created_at"))
     return Table(spec.name, metadata, *cols, *extra)
