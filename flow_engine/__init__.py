@@ -5,7 +5,9 @@ with ``start`` / ``act`` / ``retry`` / ``fire_timer`` (pure functions: state in,
 with ``simulate``, and exchange it as BPMN 2.0 with ``to_bpmn`` / ``from_bpmn``.
 """
 from .assignees import AssigneeError, Directory, MemoryDirectory, resolve
+from .bpmn import from_bpmn, to_bpmn
 from .business_time import BusinessCalendar
+from .dump import to_definition
 from .errors import (AlreadyActed, FieldNotEditable, InstanceFinished, InstanceInError, InvalidPayload, NotYourTask,
                      ReasonRequired, RequiredFieldsMissing, ReturnNotAllowed, TaskAlreadyClosed, TaskNotFound,
                      UnknownAction)
@@ -25,5 +27,5 @@ __all__ = [
     "QuorumSpec", "ReasonRequired", "RequiredFieldsMissing", "ReturnNotAllowed", "RunActions", "Simulation",
     "SlaSpec", "StartSubflow", "Task", "TaskAlreadyClosed", "TaskClosed", "TaskCreated", "TaskNotFound",
     "UnknownAction", "Visit", "act", "fire_timer", "load_flow", "load_flow_text", "parse_duration", "resolve",
-    "retry", "simulate", "start", "timers",
+    "retry", "simulate", "start", "timers", "to_bpmn", "from_bpmn", "to_definition",
 ]
