@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import random
+import re
 import sys
 import time
 from decimal import ROUND_HALF_UP, Decimal
@@ -121,6 +122,8 @@ def _zen_decision() -> dict[str, Any]:
             zen = f"{cond} ? {value} : {other}"
         if key == "instalment":
             zen = "round(amount * (1 + rate) / term, 2)"
+        for earlier in [e["key"] for e in expressions]:  # zen reads values computed earlier in the node as $.key
+            zen = re.sub(rf"\b{earlier}\b", f"$.{earlier}", zen)
         expressions.append({"id": key, "key": key, "value": zen})
     rules = []
     for s, segment in enumerate(SEGMENTS):
