@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from .errors import DefinitionErrors, LoomworkError
 
 
-def _platform(args: argparse.Namespace | None = None) -> Any:
+def platform_from_args(args: argparse.Namespace | None = None) -> Any:
     from .platform import Platform
     from .settings import Settings
 
@@ -79,13 +79,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    _platform(args).upgrade_db()
+    platform_from_args(args).upgrade_db()
     print("database is up to date")
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    platform = _platform(args)
+    platform = platform_from_args(args)
     folder = Path(args.app)
     if not (folder / "app.yaml").exists():
         folder = Path(platform.settings.apps_dir) / args.app
@@ -95,18 +95,18 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    for v in _platform(args).versions(args.app):
+    for v in platform_from_args(args).versions(args.app):
         print(f"{v.number:>4}  {v.created_at}  {v.author:<12} {v.hash[:12]}  {v.message}")
     return 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    sys.stdout.write(_platform(args).diff(args.app, args.old, args.new))
+    sys.stdout.write(platform_from_args(args).diff(args.app, args.old, args.new))
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    info = _platform(args).rollback(args.app, args.version, args.author or "admin", args.message)
+    info = platform_from_args(args).rollback(args.app, args.version, args.author or "admin", args.message)
     print(f"{info.app} version {info.number} = files of version {args.version}")
     return 0
 
@@ -116,7 +116,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
     from .identity import NewUser, create_user
 
-    platform = _platform(args)
+    platform = platform_from_args(args)
     password = args.password or os.environ.get("LOOMWORK_NEW_PASSWORD") or getpass.getpass("password: ")
     with platform.db.begin() as conn:
         user_id = create_user(conn, NewUser(args.username, args.name or args.username, password, args.email,
@@ -128,7 +128,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 def cmd_demo_load(args: argparse.Namespace) -> int:
     from .demo import load_demo
 
-    platform = _platform(args)
+    platform = platform_from_args(args)
     for line in load_demo(platform, rows=args.rows):
         print(line)
     return 0
@@ -137,7 +137,7 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    platform = _platform(args)
+    platform = platform_from_args(args)
     platform.upgrade_db()
     for info in platform.sync_apps_dir():
         print(f"{info.app}: version {info.number}" + (" (published now)" if info.changed else ""))
@@ -207,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = demo.add_parser("load", help="publish the apps, create their demo users and demo data")
     p.add_argument("--rows", type=int, default=None, help="records per form (default: each app's demo settings)")
     p.set_defaults(func=cmd_demo_load)
+    from .plugins import Hooks, load_builtin
+
+    for add_commands in load_builtin(Hooks()).cli:
+        add_commands(sub)
     return parser
 
 

@@ -20,14 +20,15 @@ def _config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     command.upgrade(_config(engine), revision)
 
 
-def current(engine: Engine) -> str | None:
+def current(engine: Engine) -> tuple[str, ...]:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return tuple(MigrationContext.configure(conn).get_current_heads())
 
 
-def head() -> str | None:
-    return ScriptDirectory(str(SCRIPTS)).get_current_head()
+def heads() -> tuple[str, ...]:
+    """Every head: engines add migrations on their own branches off the platform's chain."""
+    return tuple(ScriptDirectory(str(SCRIPTS)).get_heads())

@@ -33,6 +33,12 @@ class Hooks:
     on_activate: list[Callable[[Any, Any], None]] = field(default_factory=list)
     #: (conn, event) called inside the transaction of every record change; event is a RecordEvent
     record_events: list[Callable[[Any, Any], None]] = field(default_factory=list)
+    #: (subparsers) adding an engine's ``loomwork`` sub-commands; their handlers build the platform
+    #: with ``engine.cli.platform_from_args(args)``
+    cli: list[Callable[[Any], None]] = field(default_factory=list)
+    #: (name, job(platform) -> int) periodic work the scheduler runs (due timers, scheduled automations);
+    #: each job claims its own due items safely and returns how many it handled
+    jobs: list[tuple[str, Callable[[Any], int]]] = field(default_factory=list)
     #: named services an engine offers to others through the platform (e.g. "records")
     services: dict[str, Any] = field(default_factory=dict)
     closed: bool = False

@@ -140,3 +140,20 @@ serial_counters = Table(
     Column("period", String(16), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+files = Table(
+    "lw_files", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("storage_name", String(80), nullable=False, unique=True),
+    Column("display_name", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("uploaded_by", Id, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("app", String(64), nullable=True),
+    Column("form", String(64), nullable=True),
+    Column("record_id", Id, nullable=True),
+    Index("ix_lw_files_record", "app", "form", "record_id"),
+)

@@ -1,6 +1,7 @@
 """HTTP routes over the record service; the OpenAPI document gets a concrete schema per form."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -96,6 +97,57 @@ def build_router() -> APIRouter:
         platform = platform_of(request)
         with platform.db.connect() as conn:
             return {"entries": _records(request).history(conn, platform.app(app), form, record_id, who)}
+
+    @router.post("/api/files", status_code=201, tags=["files"])
+    async def upload_file(request: Request, who: Principal = Depends(current_user)) -> dict[str, Any]:
+        """Upload one file (multipart field ``file``); ``?app=&form=&field=`` applies that field's accepted kinds."""
+        from engine import files as file_store
+
+        platform = platform_of(request)
+        allowed, limit = file_store.DEFAULT_KINDS, platform.settings.max_upload_bytes
+        params = request.query_params
+        if params.get("app") and params.get("form") and params.get("field"):
+            spec = _records(request).form(platform.app(params["app"]), params["form"])
+            field = spec.by_key.get(params["field"])
+            if field is None or field.ftype.group != "files":
+                raise BadRequest(f"'{params['field']}' is not a file field of {spec.key}")
+            allowed = field.ftype.accepted(field)
+            limit = min(limit, int(field.extra.get("max_size", limit)))
+        form = await request.form(max_files=1, max_fields=5, max_part_size=limit + 1)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise BadRequest("send the file as multipart form field 'file'")
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            from engine.errors import PayloadTooLarge
+
+            raise PayloadTooLarge(f"file larger than {limit} bytes")
+        with platform.db.begin() as conn:
+            stored = file_store.save_upload(conn, Path(platform.settings.attachments_dir), upload.filename or "file",
+                                            data, allowed=allowed, max_bytes=limit, user_id=who.id,
+                                            now=platform.clock.now())
+        return stored.to_json()
+
+    @router.get("/api/files/{file_id}", tags=["files"])
+    def download_file(file_id: int, request: Request, who: Principal = Depends(current_user)) -> Response:
+        """A stored file, to the uploader (before it is attached) or to anyone who may read its record."""
+        from fastapi.responses import FileResponse
+
+        from engine import files as file_store
+        from engine.errors import NotFound
+
+        platform = platform_of(request)
+        with platform.db.connect() as conn:
+            row, path = file_store.open_file(conn, Path(platform.settings.attachments_dir), file_id)
+            if row["record_id"] is None:
+                if row["uploaded_by"] != who.id:
+                    raise NotFound(f"no file {file_id}")
+            else:
+                _records(request).get(conn, platform.app(row["app"]), row["form"], row["record_id"], who)
+        inline = row["kind"] in ("png", "jpeg", "gif", "webp") and request.query_params.get("inline") == "1"
+        return FileResponse(path, media_type=row["content_type"], filename=row["display_name"],
+                            content_disposition_type="inline" if inline else "attachment",
+                            headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"})
 
     @router.get("/api/apps/{app}/forms/{form}/schema")
     def form_schema(app: str, form: str, request: Request, who: Principal = Depends(current_user)) -> dict[str, Any]:

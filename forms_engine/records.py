@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Table, and_, delete, func, insert, select, up
 from sqlalchemy.exc import IntegrityError
 
 from engine import audit
+from engine import files as file_store
 from engine.errors import FieldProblem, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from engine.identity import department_exists, user_exists
 from engine.permissions import Grant, Principal, effective, in_scope, scope_filter
@@ -108,7 +109,20 @@ class Records:
             values[f.key] = row[f.key]
         for sub in form.subtables:
             values[sub.key] = self._rows_of(conn, app, form, sub, [row["id"]])[row["id"]]
+        self._describe_files(conn, form, [values])
         return values
+
+    def _describe_files(self, conn: Connection, form: FormSpec, records: list[dict[str, Any]]) -> None:
+        """Replace stored file references by their descriptions (name, kind, size) in one query."""
+        fields = [f for f in form.fields if f.ftype.group == "files"]
+        if not fields:
+            return
+        ids = [v["id"] for r in records for f in fields for v in r.get(f.key) or []]
+        found = file_store.describe(conn, ids)
+        for r in records:
+            for f in fields:
+                r[f.key] = [{"id": v["id"], "name": found[v["id"]]["display_name"], "kind": found[v["id"]]["kind"],
+                             "size": found[v["id"]]["size"]} for v in r.get(f.key) or [] if v["id"] in found]
 
     def to_json(self, form: FormSpec, values: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {k: audit.jsonable(values.get(k)) for k in SYSTEM_FIELDS if k in values}
@@ -141,12 +155,14 @@ class Records:
         rows = conn.execute(select(table).where(cond).order_by(*order).limit(size).offset((page - 1) * size)).mappings().all()
         ids = [r["id"] for r in rows]
         children = {sub.key: self._rows_of(conn, app, form, sub, ids) for sub in form.subtables}
-        items = []
+        loaded = []
         for r in rows:
             values = {k: r[k] for k in SYSTEM_FIELDS} | {f.key: r[f.key] for f in form.stored_fields}
             for sub in form.subtables:
                 values[sub.key] = children[sub.key][r["id"]]
-            items.append(self.to_json(form, values))
+            loaded.append(values)
+        self._describe_files(conn, form, loaded)
+        items = [self.to_json(form, values) for values in loaded]
         return {"items": items, "total": total, "page": page, "size": size}
 
     # -- writing -------------------------------------------------------------------------------------------------
@@ -217,12 +233,15 @@ class Records:
         env = make_env(self.platform, app, who) if form.uses_expressions else None
         related = self._related(conn, app, form, values)
         problems = validate.complete(form, values, env, creating=before is None, before=before, related=related)
-        problems += self._check_references(conn, app, form, values)
+        problems += self._check_references(conn, app, form, values, who, before["id"] if before else None)
         self._lookups(form, values, related)
         validate.raise_if(problems)
         now = self.platform.clock.now()
         table = self.table(app, form)
         stored = {f.key: values.get(f.key) for f in form.stored_fields}
+        for f in form.fields:
+            if f.ftype.group == "files" and stored.get(f.key):
+                stored[f.key] = [{"id": v["id"]} for v in stored[f.key]]
         try:
             with conn.begin_nested():
                 if before is None:
@@ -242,6 +261,8 @@ class Records:
                     if done.rowcount != 1:
                         raise PreconditionFailed(f"record {record_id} was changed by someone else; reload and try again")
                 self._save_rows(conn, app, form, record_id, values, replace=before is not None)
+                file_ids = [v["id"] for f in form.fields if f.ftype.group == "files" for v in values.get(f.key) or []]
+                file_store.attach(conn, file_ids, app.key, form.key, int(record_id))
         except IntegrityError as exc:
             raise ValidationFailed(self._unique_problems(conn, app, form, values, before)) from exc
         after = dict(values) | {"id": record_id}
@@ -297,11 +318,30 @@ class Records:
                 source = related.get(f.extra["relation"])
                 values[f.key] = None if source is None else source.get(f.extra["field"])
 
-    def _check_references(self, conn: Connection, app: LiveApp, form: FormSpec, values: Mapping[str, Any]
-                          ) -> list[FieldProblem]:
+    def _check_files(self, conn: Connection, app: LiveApp, form: FormSpec, f: FieldSpec, value: list[dict[str, Any]],
+                     record_id: int | None, who: Principal) -> list[FieldProblem]:
+        from .fields.files import kinds_of
+
+        found = file_store.describe(conn, [v["id"] for v in value])
+        accepted = kinds_of(f)
+        for item in value:
+            row = found.get(item["id"])
+            mine = row is not None and row["record_id"] is None and row["uploaded_by"] == (who.id or None)
+            here = row is not None and (row["app"], row["form"], row["record_id"]) == (app.key, form.key, record_id)
+            if not (mine or here):
+                return [FieldProblem(f.key, f"no uploaded file {item['id']}", "reference")]
+            if row["kind"] not in accepted:
+                return [FieldProblem(f.key, f"{row['display_name']}: only {', '.join(accepted)} files", "file_type")]
+        return []
+
+    def _check_references(self, conn: Connection, app: LiveApp, form: FormSpec, values: Mapping[str, Any],
+                          who: Principal, record_id: int | None) -> list[FieldProblem]:
         problems: list[FieldProblem] = []
         for f in form.fields:
             value = values.get(f.key)
+            if value and f.ftype.group == "files":
+                problems += self._check_files(conn, app, form, f, value, record_id, who)
+                continue
             if value is None or f.type not in ("relation", "user", "department"):
                 continue
             for item in value if f.many else [value]:

@@ -10,17 +10,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy.types import TypeEngine
 
+from ..validators import InvalidValue
+
 if TYPE_CHECKING:
     from ..spec import FieldSpec
 
 
-class InvalidField(Exception):
-    """A value a field cannot take. ``message`` is shown to the user next to the field."""
-
-    def __init__(self, message: str, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+#: the one error type of every value check: ``InvalidField(message, code, message_zh=None)``
+InvalidField = InvalidValue
 
 
 class FieldType:

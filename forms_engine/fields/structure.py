@@ -146,7 +146,7 @@ class SerialNumberField(FieldType):
 
     name, label, widget, group = "serial_number", "流水号", "readonly", "computed"
     computed = True
-    options = ("pattern",)
+    options = ("template",)
 
     def column_type(self, f):  # type: ignore[no-untyped-def]
         return Text()
