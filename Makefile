@@ -43,7 +43,7 @@ test: setup-test
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: $(TSTAMP)
-	$(PY) bench/run.py
+	$(PY) bench/run.py --write
 
 check: $(STAMP)
 	$(VENV)/bin/loomwork check app_definitions/*
