@@ -15,6 +15,7 @@ BUILTIN = (
     "rules_engine.plugin",
     "flow_engine.plugin",
     "report_engine.plugin",
+    "designer_ui.plugin",
 )
 
 
@@ -33,6 +34,11 @@ class Hooks:
     on_activate: list[Callable[[Any, Any], None]] = field(default_factory=list)
     #: (conn, event) called inside the transaction of every record change; event is a RecordEvent
     record_events: list[Callable[[Any, Any], None]] = field(default_factory=list)
+    #: (conn, event) called inside the transaction of every flow change (instance started, node entered/left,
+    #: instance finished); event is an ``engine.events.FlowEvent``
+    flow_events: list[Callable[[Any, Any], None]] = field(default_factory=list)
+    #: (request, platform, principal) -> a panel for the portal's home page (my tasks, reminders, KPIs) or None
+    home_panels: list[Callable[[Any, Any, Any], Any]] = field(default_factory=list)
     #: (subparsers) adding an engine's ``loomwork`` sub-commands; their handlers build the platform
     #: with ``engine.cli.platform_from_args(args)``
     cli: list[Callable[[Any], None]] = field(default_factory=list)
