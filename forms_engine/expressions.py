@@ -134,12 +134,51 @@ def safe_pattern(builder: Any, source: str, message: Any, path: tuple[Any, ...])
     return SafePattern(source, regex, Text.of(message).get() if message else f"does not match the pattern {source}")
 
 
-def check_rollup(builder: Any, f: FieldSpec, by_key: Mapping[str, FieldSpec]) -> None:
-    over = f.extra.get("over")
-    if over not in by_key or by_key[over].type != "subtable":
-        builder.error(f.path + ("over",), f"'{over}' is not a sub-table of this form",
-                      None)
-        return
+def check_rollup(builder: Any, f: FieldSpec, by_key: Mapping[str, FieldSpec]) -> dict[str, Any] | None:
+    """Check a rollup's ``over``: a sub-table of this form, or ``form.relation`` — the records of another form whose
+    relation field points to this record. Returns extra settings for the related case (compiled ``where``)."""
+    over = str(f.extra.get("over"))
     column = f.extra.get("field")
-    if f.extra.get("agg") != "count" and (column is None or by_key[over].sub(column) is None):
-        builder.error(f.path + ("field",), f"sub-table '{over}' has no field '{column}'")
+    agg = f.extra.get("agg")
+    if "." not in over:
+        if over not in by_key or by_key[over].type != "subtable":
+            builder.error(f.path + ("over",), f"'{over}' is not a sub-table of this form",
+                          "write form.relation_field to roll up over related records of another form")
+            return None
+        if agg != "count" and (column is None or by_key[over].sub(column) is None):
+            builder.error(f.path + ("field",), f"sub-table '{over}' has no field '{column}'")
+        if f.extra.get("where_source") is not None:
+            builder.error(f.path + ("where",), "'where' applies to rollups over related records only")
+        return None
+    forms = builder.ctx.raw.get("form", {})
+    other, relation = over.split(".", 1)
+    doc = forms.get(other)
+    if doc is None:
+        from engine.metaschema import suggest
+
+        builder.error(f.path + ("over",), f"unknown form '{other}'", suggest(other, forms))
+        return None
+    raw_fields = {x.get("key"): x for x in doc.data.get("fields", []) if isinstance(x, Mapping)}
+    rel = raw_fields.get(relation)
+    if rel is None or rel.get("type") != "relation" or rel.get("many") or rel.get("to") != builder.doc.data.get("key"):
+        builder.error(f.path + ("over",), f"'{relation}' is not a single relation of form '{other}' to this form")
+        return None
+    if agg != "count":
+        target = raw_fields.get(column)
+        if target is None:
+            builder.error(f.path + ("field",), f"form '{other}' has no field '{column}'")
+            return None
+        if _type_of(target) not in ("number", "money", "integer", "percent", "date", "datetime", "any"):
+            builder.error(f.path + ("field",), f"cannot {agg} a {target.get('type')} field")
+            return None
+    extra: dict[str, Any] = {"over_form": other, "over_relation": relation}
+    where = f.extra.get("where_source")
+    if where is not None:
+        own = [x for x in doc.data.get("fields", []) if isinstance(x, Mapping) and x.get("type") not in (
+            "subtable", "relation")]
+        scope = LazyScope(lambda: _raw_scope(own, forms, 0))
+        compiled = compile_at(builder, where, scope, f.path + ("where",))
+        if compiled is None:
+            return None
+        extra["where_expr"] = compiled
+    return extra

@@ -171,7 +171,9 @@ class _FormBuilder:
         if f.type == "lookup":
             self._lookup(f, by_key, changes)
         if f.type == "rollup":
-            expressions.check_rollup(self, f, by_key)
+            related = expressions.check_rollup(self, f, by_key)
+            if related:
+                changes["extra"] = MappingProxyType(dict(changes.get("extra", f.extra)) | related)
         return replace(f, **changes) if changes else f
 
     def _lookup(self, f: FieldSpec, by_key: Mapping[str, FieldSpec], changes: dict[str, Any]) -> None:

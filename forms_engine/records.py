@@ -224,6 +224,7 @@ class Records:
         now = self.platform.clock.now()
         audit.record(conn, at=now, user_id=who.id, app=app.key, form=form.key, record_id=record_id, action="delete",
                      def_version=app.version, changes=audit.diff(_auditable(form, before), None))
+        self._refresh_rollups(conn, app, form, before, None, who, 0)
         self._emit(conn, RecordEvent(self.platform, app, form, "deleted", record_id, before, None, who))
 
     # -- the save pipeline ---------------------------------------------------------------------------------------
@@ -231,6 +232,9 @@ class Records:
     def _save(self, conn: Connection, app: LiveApp, form: FormSpec, values: dict[str, Any], who: Principal, *,
               before: Mapping[str, Any] | None, depth: int, expected_version: int | None = None) -> int:
         env = make_env(self.platform, app, who) if form.uses_expressions else None
+        for f in self._own_related_rollups(form):
+            values[f.key] = self._rollup_value(conn, app, f, before["id"]) if before else (
+                0 if f.extra["agg"] == "count" else None)
         related = self._related(conn, app, form, values)
         problems = validate.complete(form, values, env, creating=before is None, before=before, related=related)
         problems += self._check_references(conn, app, form, values, who, before["id"] if before else None)
@@ -269,6 +273,7 @@ class Records:
         audit.record(conn, at=now, user_id=who.id, app=app.key, form=form.key, record_id=record_id,
                      action="create" if before is None else "update", def_version=app.version,
                      changes=audit.diff(_auditable(form, before), _auditable(form, after)))
+        self._refresh_rollups(conn, app, form, before, after, who, depth)
         self._emit(conn, RecordEvent(self.platform, app, form, "created" if before is None else "updated",
                                      int(record_id), before, after, who, depth))
         return int(record_id)
@@ -368,6 +373,86 @@ class Records:
                 if conn.execute(query).first() is not None:
                     problems.append(FieldProblem(f.key, "this value is already used by another record", "unique"))
         return problems or [FieldProblem("_form", "the record conflicts with another record", "conflict")]
+
+    # -- rollups over related records ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _own_related_rollups(form: FormSpec) -> list[FieldSpec]:
+        return [f for f in form.fields if f.type == "rollup" and "over_form" in f.extra]
+
+    def _rollups_over(self, app: LiveApp, form_key: str) -> list[tuple[FormSpec, FieldSpec]]:
+        """The rollups of other forms that aggregate records of ``form_key``."""
+        cache = self.__dict__.setdefault("_rollup_index", {})
+        key = (app.key, app.version)
+        if key not in cache:
+            index: dict[str, list[tuple[FormSpec, FieldSpec]]] = {}
+            for spec in app.spec.forms.values():
+                for f in self._own_related_rollups(spec):
+                    index.setdefault(f.extra["over_form"], []).append((spec, f))
+            cache[key] = index
+        return cache[key].get(form_key, [])
+
+    def _rollup_value(self, conn: Connection, app: LiveApp, f: FieldSpec, record_id: int) -> Any:
+        child = self.form(app, f.extra["over_form"])
+        table = self.table(app, child)
+        where, column = f.extra.get("where_expr"), f.extra.get("field")
+        names = {column} if column else set()
+        if where is not None:
+            names |= {n for n in where.reads if n in table.c}
+        query = select(*(table.c[n] for n in sorted(names))) if names else select(table.c.id)
+        rows = [dict(r) for r in conn.execute(query.where(table.c[f.extra["over_relation"]] == record_id)).mappings()]
+        if where is not None:
+            env = make_env(self.platform, app, None)
+            rows = [r for r in rows if where.try_evaluate(r, env)[0] is True]
+        agg = f.extra["agg"]
+        if agg == "count":
+            return len(rows)
+        items = [r[column] for r in rows if r.get(column) is not None]
+        if not items:
+            return None
+        return {"sum": sum, "min": min, "max": max}.get(agg, lambda xs: sum(xs) / len(xs))(items)
+
+    def _refresh_rollups(self, conn: Connection, app: LiveApp, form: FormSpec, before: Mapping[str, Any] | None,
+                         after: Mapping[str, Any] | None, who: Principal, depth: int) -> None:
+        """A related record changed: recompute the rollups that count it, and the formulas that read them."""
+        targets: dict[tuple[str, int], FormSpec] = {}
+        for parent, f in self._rollups_over(app, form.key):
+            for values in (before, after):
+                parent_id = (values or {}).get(f.extra["over_relation"])
+                if parent_id is not None:
+                    targets[(parent.key, int(parent_id))] = parent
+        if depth >= 8 and targets:
+            raise ValidationFailed([FieldProblem("_form", "rollups refer to each other too deeply", "depth")])
+        for (_, parent_id), parent in sorted(targets.items(), key=lambda t: t[0]):
+            self._recalculate(conn, app, parent, parent_id, who, depth + 1)
+
+    def _recalculate(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int, who: Principal,
+                     depth: int) -> None:
+        row = self._row(conn, app, form, record_id, lock=True)
+        if row is None:
+            return
+        before = self.values_of(conn, app, form, row)
+        values = {k: v for k, v in before.items() if k not in SYSTEM_FIELDS}
+        for f in self._own_related_rollups(form):
+            values[f.key] = self._rollup_value(conn, app, f, record_id)
+        env = make_env(self.platform, app, who) if form.uses_expressions else None
+        related = self._related(conn, app, form, values)
+        validate.complete(form, values, env, creating=False, before=before, related=related)  # derived values only
+        self._lookups(form, values, related)
+        changed = {f.key: values.get(f.key) for f in form.stored_fields
+                   if f.type in ("formula", "rollup", "lookup") and values.get(f.key) != before.get(f.key)}
+        if not changed:
+            return
+        table = self.table(app, form)
+        now = self.platform.clock.now()
+        conn.execute(update(table).where(table.c.id == record_id)
+                     .values(**changed, row_version=table.c.row_version + 1, updated_at=now))
+        after = dict(before) | changed
+        audit.record(conn, at=now, user_id=who.id, app=app.key, form=form.key, record_id=record_id,
+                     action="recalculate", def_version=app.version,
+                     changes=audit.diff(_auditable(form, before), _auditable(form, after)))
+        self._refresh_rollups(conn, app, form, before, after, who, depth)
+        self._emit(conn, RecordEvent(self.platform, app, form, "updated", record_id, before, after, who, depth))
 
     def _emit(self, conn: Connection, event: RecordEvent) -> None:
         for handler in self.platform.hooks.record_events:

@@ -57,7 +57,9 @@ def build() -> dict[str, Any]:
             "tab": {"type": "boolean"}, "step": {"type": "boolean"}, "collapsed": {"type": "boolean"},
             "text": text,
             "agg": {"enum": ["count", "sum", "min", "max", "avg"], "x-name": "rollup aggregate"},
-            "over": key,
+            "over": {"type": "string", "pattern": "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$",
+                     "description": "a sub-table of this form, or form.relation_field for related records"},
+            "where": expr,
         },
         "allOf": [
             {"if": {"properties": {"type": {"enum": ["select", "radio", "multi_select", "checkboxes"]}}},

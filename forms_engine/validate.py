@@ -107,13 +107,13 @@ def complete(form: FormSpec, values: dict[str, Any], env: Any, *, creating: bool
         rows = values.get(sub.key) or []
         for i, row in enumerate(rows):
             _complete_row(sub, row, i, scope_values, env, problems)
+    for f in form.fields:  # sub-table rollups first: formulas may read them
+        if f.type == "rollup" and "over_form" not in f.extra:  # related rollups are set by the record service
+            values[f.key] = _rollup(f, values)
     for key in form.compute_order:
         f = form.by_key[key]
         value, error = _eval(f.expr, scope_values, env)
         values[key] = None if error else _as_field(f, value, problems, quiet=True)
-    for f in form.fields:
-        if f.type == "rollup":
-            values[f.key] = _rollup(f, values)
     for f in form.data_fields:
         _check_conditions(f, f.key, values, scope_values, env, before, problems, creating)
     for v in form.validations:

@@ -206,11 +206,13 @@ class LocationField(FieldType):
 
 @register
 class RollupField(FieldType):
-    """count / sum / min / max / avg over a sub-table's rows, stored: ``{type: rollup, over: items, agg: sum, field: amount}``."""
+    """count / sum / min / max / avg over a sub-table's rows (``over: items``) or over the records of another form
+    whose relation points here (``over: order.party``, optionally ``where: "status == 'open'"``); stored, and
+    refreshed when a related record changes."""
 
     name, label, widget, group, expr_type = "rollup", "汇总", "readonly", "computed", "number"
     computed = True
-    options = ("over", "agg", "field", "scale")
+    options = ("over", "agg", "field", "scale", "where")
 
     def column_type(self, f):  # type: ignore[no-untyped-def]
         from .columns import ExactDecimal

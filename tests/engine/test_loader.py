@@ -135,3 +135,18 @@ def test_read_app_folder_refuses_big_and_binary_files(tmp_path: Path, kinds) -> 
         "forms/big.yaml:1:1: file is larger than 1000 KB (11000007 bytes) (split the definition into several files)",
         "forms/bin.yaml:1:1: file is not valid UTF-8 text",
     ]
+
+
+def test_rollup_definitions_are_checked(kinds) -> None:  # type: ignore[no-untyped-def]
+    parent = ("key: p\nlabel: P\nfields:\n"
+              "  - {key: n, type: rollup, over: c.p, agg: sum, field: note}\n"
+              "  - {key: m, type: rollup, over: c.other, agg: count}\n"
+              "  - {key: k, type: rollup, over: c.p, agg: count, where: \"size >\"}\n"
+              "  - {key: z, type: rollup, over: nowhere.p, agg: count}\n")
+    child = ("key: c\nlabel: C\nfields:\n  - {key: p, type: relation, to: p}\n  - {key: other, type: text}\n"
+             "  - {key: note, type: text}\n  - {key: size, type: integer}\n")
+    errors = errors_of(kinds, {"app.yaml": APP, "forms/p.yaml": parent, "forms/c.yaml": child})
+    assert errors[0].startswith("forms/p.yaml:4:") and "cannot sum a text field" in errors[0]
+    assert errors[1].startswith("forms/p.yaml:5:") and "'other' is not a single relation of form 'c'" in errors[1]
+    assert errors[2].startswith("forms/p.yaml:6:") and "fields[2].where" in errors[2]
+    assert errors[3].startswith("forms/p.yaml:7:") and "unknown form 'nowhere'" in errors[3]

@@ -187,3 +187,25 @@ def test_attachment_of_someone_elses_unattached_upload_is_refused(lab) -> None: 
     response = lab.as_("ann").post(PARTY, json={"name": "x", "docs": [up["id"]]})
     assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] == "docs"
     assert lab.as_("ann").get(f"/api/files/{up['id']}").status_code == 404
+
+
+def test_rollups_over_related_records_follow_their_changes(lab) -> None:  # type: ignore[no-untyped-def]
+    ann = lab.as_("ann")
+    acme, other = party(lab), party(lab, name="Other")
+    assert acme["order_count"] == 0 and acme["card_total"] is None and acme["regular"] is False
+    line = [{"item": "x", "qty": 1, "price": "50.00"}]
+    cash = ann.post(ORDER, json={"party": acme["id"], "payment_kind": "cash", "lines": line}).json()
+    card = ann.post(ORDER, json={"party": acme["id"], "payment_kind": "card", "card_no": CARD_OK,
+                                 "lines": line * 3}).json()
+    now = ann.get(f"{PARTY}/{acme['id']}").json()
+    assert now["order_count"] == 2 and now["card_total"] == "150.00" and now["regular"] is True
+    # moving an order to another party updates both sides; deleting one updates its party
+    moved = ann.patch(f"{ORDER}/{card['id']}", json={"party": other["id"]})
+    assert moved.status_code == 200, moved.text
+    assert ann.get(f"{PARTY}/{acme['id']}").json()["order_count"] == 1
+    assert ann.get(f"{PARTY}/{other['id']}").json()["card_total"] == "150.00"
+    assert lab.as_("root").delete(f"{ORDER}/{cash['id']}").status_code == 204
+    final = ann.get(f"{PARTY}/{acme['id']}").json()
+    assert final["order_count"] == 0 and final["regular"] is False
+    history = ann.get(f"{PARTY}/{acme['id']}/history").json()["entries"]
+    assert any(e["action"] == "recalculate" for e in history)
