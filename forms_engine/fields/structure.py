@@ -18,7 +18,7 @@ class _Layout(FieldType):
 @register
 class SectionField(_Layout):
     name, label, widget = "section", "分组", "section"
-    options = ("columns", "collapsed")
+    options = ("columns", "collapsed", "tab", "step")
 
 
 @register
