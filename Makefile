@@ -9,7 +9,7 @@ TSTAMP := $(VENV)/.installed-test
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench setup setup-test browser check clean
+.PHONY: run test bench setup setup-test browser npm check clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(TSTAMP): pyproject.toml $(STAMP)
 
 setup: $(STAMP)
 
-setup-test: $(TSTAMP) browser
+setup-test: $(TSTAMP) browser npm
 
 # Debian's Chromium for the browser tests (no browser downloads); installed once when missing.
 browser:
@@ -34,7 +34,19 @@ browser:
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; \
 	fi
 
-run: $(STAMP)
+# Front-end libraries of the portal from the npm registry (package.json / package-lock.json), served at /vendor/.
+NSTAMP := node_modules/.installed
+$(NSTAMP): package.json package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi; \
+	fi
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+npm: $(NSTAMP)
+
+run: $(STAMP) $(NSTAMP)
 	$(VENV)/bin/loomwork db upgrade
 	$(VENV)/bin/loomwork demo load
 	$(VENV)/bin/loomwork serve --host $(HOST) --port $(PORT)

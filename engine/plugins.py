@@ -11,6 +11,7 @@ from typing import Any, Callable
 from .kinds import KindRegistry
 
 BUILTIN = (
+    "engine.web.portal",
     "forms_engine.plugin",
     "rules_engine.plugin",
     "flow_engine.plugin",
