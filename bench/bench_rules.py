@@ -195,7 +195,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     table = build_decision_table(parse_text(_table_yaml(), "bench/order_grade.yaml"), problems)
     assert table is not None, problems.errors
     formulas = compile_formulas(FORMULAS, RECORD_SCOPE)
-    records = _records(5_000 if quick else 100_000)
+    records = _records(5_000 if quick else 40_000)
 
     def ours_all() -> None:
         for record in records:
@@ -210,12 +210,15 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         computed = formulas.evaluate(record)
         assert table.evaluate({"score": computed["score"], "segment": record["segment"]}).result == \
             {"grade": hand_written(record)}
-    start = time.perf_counter()
-    ours_all()
-    ours_rule = (time.perf_counter() - start) / len(records) * 1e6
-    start = time.perf_counter()
-    native_all()
-    native_rule = (time.perf_counter() - start) / len(records) * 1e6
+    # alternate the two, best of five each, so a busy machine slows both alike
+    ours_rule = native_rule = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        ours_all()
+        ours_rule = min(ours_rule, (time.perf_counter() - start) / len(records) * 1e6)
+        start = time.perf_counter()
+        native_all()
+        native_rule = min(native_rule, (time.perf_counter() - start) / len(records) * 1e6)
     rows.append(_row(f"rule set (20 formulas + 30-row table) × {len(records)} records", ours_rule,
                      "hand-written Python (Decimal)", native_rule, "<= 2× native", ours_rule / native_rule <= 2))
     rows[-1]["ratio"] = round(ours_rule / native_rule, 2)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, getcontext, setcontext
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from ..env import DEFAULT_ENV, Env
 from ..errors import EvalError
@@ -62,14 +62,18 @@ class TableTest:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class Decision:
-    """The outcome of one evaluation: ``result`` plus the matched rule numbers; ``trace`` explains it."""
+class Decision(NamedTuple):
+    """The outcome of one evaluation: ``result`` plus the matched rule numbers; ``trace`` explains it.
+
+    A named tuple rather than a frozen dataclass: it is made once per evaluation, on the hot path."""
 
     result: Any
     matched: tuple[int, ...]
     inputs: Mapping[str, Any]
-    table: DecisionTable = field(repr=False, compare=False)
+    table: "DecisionTable"
+
+    def __repr__(self) -> str:
+        return f"Decision(result={self.result!r}, matched={self.matched!r})"
 
     @property
     def trace(self) -> dict[str, Any]:
@@ -114,7 +118,17 @@ class DecisionTable:
             raise EvalError(f"decision table {self.key!r}: {error.message}", error.code) from None
         finally:
             setcontext(old)
-        return Decision(result, tuple(self.rules[i].number for i in matched), converted, self)
+        numbers = self._numbers
+        return Decision(result, tuple(numbers[i] for i in matched) if len(matched) != 1 else (numbers[matched[0]],),
+                        converted, self)
+
+    @property
+    def _numbers(self) -> tuple[int, ...]:
+        cached = self.__dict__.get("_rule_numbers")
+        if cached is None:
+            cached = tuple(rule.number for rule in self.rules)
+            object.__setattr__(self, "_rule_numbers", cached)
+        return cached
 
     def evaluate_record(self, values: Mapping[str, Any], env: Env | None = None) -> Decision:
         """Compute each input from a record (its ``expr``, or the field of the same key) and evaluate."""
@@ -224,13 +238,21 @@ def compile_matcher(inputs: tuple[InputSpec, ...], rules: list[tuple[Cell, ...]]
     if not first:
         lines.append("    _m = []")
     for index, codes in enumerate(cell_codes):
-        test = " and ".join(code for code in codes if code is not None) or "True"
+        present = [code for code in codes if code is not None]
+        if all(_plain(code) for code in present):  # comparisons cannot fail: test the cheap ones first
+            present.sort(key=lambda code: code.count("<") + code.count(">"))
+        test = " and ".join(present) or "True"
         action = f"return _conv, ({index},)" if first else f"_m.append({index})"
         lines.append(f"    if {test}:\n        {action}")
     ns.globals["_tuple"] = tuple
     lines.append("    return _conv, ()" if first else "    return _conv, _tuple(_m)")
     code = "\n".join(lines) + "\n"
     return code, build_function(code, ns, "_table", "decision table")
+
+
+def _plain(code: str) -> bool:
+    """A cell test made only of comparisons of converted inputs with constants (no calls, no expressions)."""
+    return "_F_" not in code and "_env" not in code and "_v" not in code and "(_" not in code.replace("(_i", "")
 
 
 def compile_cell_test(inputs: tuple[InputSpec, ...], code: str, ns: Any) -> Callable[..., bool]:

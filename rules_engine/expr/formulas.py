@@ -65,27 +65,43 @@ def compile_formulas(formulas: Mapping[str, str], scope: Scope) -> FormulaSet:
     keys = list(formulas)
     probe_locals = {key: Local(f"_L{i}", _declared(scope, key)) for i, key in enumerate(keys)}
     uses: dict[str, set[str]] = {}
+    reads: dict[str, set[str]] = {}
     for key, source in formulas.items():
         others = {k: v for k, v in probe_locals.items() if k != key}
-        uses[key] = _translate(key, source, scope, Namespace(), others).locals_read
+        probe = _translate(key, source, scope, Namespace(), others)
+        uses[key], reads[key] = probe.locals_read, probe.reads
     try:
         order = tuple(TopologicalSorter(uses).static_order())
     except CycleError as exc:
         cycle = " → ".join(exc.args[1])
         raise ExpressionCompileError(f"formulas depend on each other in a cycle: {cycle}", 1) from None
     ns = Namespace()
-    locals_: dict[str, Local] = {}
+    # each plain input field is read and converted once, before the first formula that uses it
+    inputs: dict[str, Local] = {}
+    first_use: dict[str, int] = {}
+    for position, key in enumerate(order):
+        for name in sorted(reads[key]):
+            if "." not in name and name not in formulas and isinstance(scope.fields.get(name), str) \
+                    and name not in inputs:
+                inputs[name] = Local(f"_I{len(inputs)}", _declared(scope, name))
+                first_use[name] = position
+    locals_: dict[str, Local] = dict(inputs)
     lines = ["def _formulas(_v, _env):", "    _o = {}", "    _at = 0"]
     infos: dict[str, FormulaInfo] = {}
     deadline = False
     body = []
+    for name, local in sorted(inputs.items(), key=lambda item: first_use[item[0]]):
+        t = translate_expression(name, scope, ns)
+        body += [f"        _at = {first_use[name]}", f"        {local.var} = {t.code}"]
     for position, key in enumerate(order):
         t = _translate(key, formulas[key], scope, ns, locals_)
         var = f"_L{position}"
         body += [f"        _at = {position}", f"        {var} = {t.code}", f"        _o[{key!r}] = {var}"]
         locals_[key] = Local(var, t.type)
         deadline = deadline or t.needs_deadline
-        infos[key] = FormulaInfo(key, formulas[key], frozenset(t.reads), frozenset(t.locals_read), t.type)
+        read_inputs = {name for name in t.locals_read if name in inputs}
+        infos[key] = FormulaInfo(key, formulas[key], frozenset(set(t.reads) | read_inputs),
+                                 frozenset(set(t.locals_read) - read_inputs), t.type)
     if deadline:
         lines.append("    _dl = _mono() + _env.time_budget")
     lines += ["    try:", *(body or ["        pass"]), "    except _Exc as _e:",
