@@ -18,6 +18,11 @@ def register(hooks: Hooks) -> None:
     hooks.kinds.register(DefinitionKind(name="form", folder="forms", schema="form", build=build_form, order=10,
                                         description="A form: fields, layout, validations and record rights."))
     hooks.table_specs.append(table_specs)
+    from .page_kind import build_page
+
+    register_schema_file("page", Path(__file__).parent / "schemas" / "page.json")
+    hooks.kinds.register(DefinitionKind(name="page", folder="pages", schema="page", build=build_page, order=60,
+                                        description="A record page layout: sections, related lists and a timeline."))
 
     def start(platform):  # type: ignore[no-untyped-def]
         from .records import Records
@@ -26,8 +31,10 @@ def register(hooks: Hooks) -> None:
 
     def routers(platform):  # type: ignore[no-untyped-def]
         from .api import build_router
+        from .pages import build_api_router
+        from .pages import build_router as build_pages
 
-        return [build_router()]
+        return [build_router(), build_api_router(), build_pages()]
 
     def openapi(app, platform):  # type: ignore[no-untyped-def]
         from .api import install_openapi
