@@ -34,6 +34,7 @@ def load(path: Path) -> Any:
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # so pydantic and dataclasses can resolve the module's names
     spec.loader.exec_module(module)
     return module
 

@@ -33,13 +33,16 @@ def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> d
     return out
 
 
+_INSERT = insert(audit_log)  # built once: its compiled form is cached, no per-call statement building
+
+
 def record(conn: Connection, *, at: datetime, user_id: int | None, app: str, action: str, form: str | None = None,
            record_id: int | None = None, def_version: int | None = None, changes: Mapping[str, Any] | None = None,
            extra: Mapping[str, Any] | None = None) -> None:
-    conn.execute(insert(audit_log).values(at=at, user_id=user_id or None, app=app, form=form, record_id=record_id,
-                                          action=action, def_version=def_version,
-                                          changes=jsonable(changes) if changes else None,
-                                          extra=jsonable(extra) if extra else None))
+    conn.execute(_INSERT, {"at": at, "user_id": user_id or None, "app": app, "form": form, "record_id": record_id,
+                           "action": action, "def_version": def_version,
+                           "changes": jsonable(changes) if changes else None,
+                           "extra": jsonable(extra) if extra else None})
 
 
 def history(conn: Connection, app: str, form: str, record_id: int) -> list[dict[str, Any]]:

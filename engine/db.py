@@ -31,7 +31,40 @@ def make_engine(url: str, *, echo: bool = False, schema: str | None = None) -> E
         _sqlite_transactions(engine, in_memory=database in ("", ":memory:"))
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, connect_args=connect_args)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: a pooled connection idle for longer than this is tested before use
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling without a round trip on every checkout (SQLAlchemy's ``pool_pre_ping``):
+    a connection back in the pool for more than a second is pinged first; a dead one is replaced transparently.
+    So after a database restart requests succeed again at once, and a busy server pays no ping per request."""
+    import time
+
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        record.info["lw_checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
+        idle_since = record.info.get("lw_checked_in")
+        if idle_since is not None and time.monotonic() - idle_since <= IDLE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            if not dbapi_connection.autocommit:
+                dbapi_connection.rollback()
+        except Exception as exc:  # any failure: the pool discards this connection and checks out another
+            raise DisconnectionError() from exc
 
 
 def _sqlite_transactions(engine: Engine, *, in_memory: bool) -> None:
@@ -47,11 +80,19 @@ def _sqlite_transactions(engine: Engine, *, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Connection]:
+    """A connection for a few independent reads: no transaction round trips, no write lock on SQLite."""
+    with engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @contextmanager

@@ -130,14 +130,56 @@ def department_subtree(conn: Connection, root: int | None) -> frozenset[int]:
     return frozenset(out)
 
 
+def _principal_query(where: Any) -> Any:
+    """One round trip for everything a request needs to know about its caller: the user, their roles and the
+    departments under theirs (a recursive query), so rights are always current and never cached."""
+    from sqlalchemy import String, cast, literal_column
+
+    roles_of = (select(func.aggregate_strings(user_roles.c.role_key, ","))
+                .where(user_roles.c.user_id == users.c.id).scalar_subquery())
+    tree = (select(users.c.department_id.label("id")).where(where, users.c.department_id.is_not(None))
+            .cte("tree", recursive=True))
+    tree = tree.union_all(select(departments.c.id).where(departments.c.parent_id == tree.c.id))
+    subtree = select(func.aggregate_strings(cast(tree.c.id, String), ",")).scalar_subquery()
+    return select(users.c.id, users.c.username, users.c.display_name, users.c.department_id, users.c.is_admin,
+                  users.c.locale, roles_of.label("role_keys"), subtree.label("tree"),
+                  literal_column("1").label("found")).where(where, users.c.is_active.is_(True))
+
+
+def _principal_of(row: Any, via_token: bool) -> Principal:
+    return Principal(id=row.id, username=row.username, display_name=row.display_name,
+                     roles=frozenset(filter(None, (row.role_keys or "").split(","))),
+                     department_id=row.department_id,
+                     department_tree=frozenset(int(x) for x in (row.tree or "").split(",") if x) if row.department_id
+                     else frozenset(),
+                     is_admin=bool(row.is_admin), locale=row.locale, via_token=via_token)
+
+
+@lru_cache(maxsize=None)
+def _by_user() -> Any:
+    from sqlalchemy import bindparam
+
+    return _principal_query(users.c.id == bindparam("user_id"))
+
+
+@lru_cache(maxsize=None)
+def _by_token() -> Any:
+    from sqlalchemy import bindparam
+
+    owner = (select(api_tokens.c.user_id).where(api_tokens.c.token_hash == bindparam("token_hash"),
+                                                 api_tokens.c.revoked_at.is_(None)).scalar_subquery())
+    return _principal_query(users.c.id == owner)
+
+
 def load_principal(conn: Connection, user_id: int, *, via_token: bool = False) -> Principal | None:
-    row = conn.execute(select(users).where(users.c.id == user_id, users.c.is_active.is_(True))).mappings().first()
-    if row is None:
-        return None
-    role_keys = frozenset(r[0] for r in conn.execute(select(user_roles.c.role_key).where(user_roles.c.user_id == user_id)))
-    return Principal(id=row["id"], username=row["username"], display_name=row["display_name"], roles=role_keys,
-                     department_id=row["department_id"], department_tree=department_subtree(conn, row["department_id"]),
-                     is_admin=bool(row["is_admin"]), locale=row["locale"], via_token=via_token)
+    row = conn.execute(_by_user(), {"user_id": user_id}).first()
+    return None if row is None else _principal_of(row, via_token)
+
+
+def token_principal(conn: Connection, secret: str) -> Principal | None:
+    """The active user behind an unrevoked API token, in one query (built once, cached compiled)."""
+    row = conn.execute(_by_token(), {"token_hash": _digest(secret)}).first()
+    return None if row is None else _principal_of(row, True)
 
 
 def authenticate(conn: Connection, username: str, password: str, address: str, now: datetime, limit: int) -> int:

@@ -6,6 +6,7 @@ A record outside the caller's scope answers exactly as a missing one (404). Upda
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -75,11 +76,20 @@ class Records:
     # -- reading -------------------------------------------------------------------------------------------------
 
     def _row(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int, *, lock: bool = False) -> Mapping[str, Any] | None:
-        table = self.table(app, form)
-        query = select(table).where(table.c.id == record_id)
-        if lock and conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return conn.execute(query).mappings().first()
+        query = self._statements(self.table(app, form))[1 if lock and conn.dialect.name == "postgresql" else 0]
+        return conn.execute(query, {"record_id": record_id}).mappings().first()
+
+    def _statements(self, table: Table) -> tuple[Any, Any, Any]:
+        """Prebuilt statements per table (select by id, the same for update, insert), so executing one costs no
+        statement building or cache-key generation."""
+        cache = self.__dict__.setdefault("_statement_cache", {})
+        found = cache.get(table)
+        if found is None:
+            from sqlalchemy import bindparam
+
+            by_id = select(table).where(table.c.id == bindparam("record_id"))
+            found = cache[table] = (by_id, by_id.with_for_update(), insert(table))
+        return found
 
     def _visible_row(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int, who: Principal,
                      action: str, *, lock: bool = False) -> Mapping[str, Any]:
@@ -246,16 +256,18 @@ class Records:
         for f in form.fields:
             if f.ftype.group == "files" and stored.get(f.key):
                 stored[f.key] = [{"id": v["id"]} for v in stored[f.key]]
+        # a savepoint lets a unique-constraint failure be reported by field; forms without unique fields skip it
+        guard = conn.begin_nested() if any(f.unique for f in form.fields) else nullcontext()
         try:
-            with conn.begin_nested():
+            with guard:
                 if before is None:
                     for f in form.fields:
                         if f.type == "serial_number":
                             stored[f.key] = next_serial(conn, app.key, form.key, f, now, app.spec.settings.timezone)
-                    record_id = conn.execute(insert(table).values(
-                        **stored, row_version=1, def_version=app.version, created_at=now, updated_at=now,
-                        created_by=who.id or None, owner_id=who.id or None, department_id=who.department_id,
-                    )).inserted_primary_key[0]
+                    record_id = conn.execute(self._statements(table)[2], {
+                        **stored, "row_version": 1, "def_version": app.version, "created_at": now, "updated_at": now,
+                        "created_by": who.id or None, "owner_id": who.id or None, "department_id": who.department_id,
+                    }).inserted_primary_key[0]
                 else:
                     record_id = before["id"]
                     done = conn.execute(update(table).where(table.c.id == record_id,

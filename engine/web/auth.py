@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import Request
 
 from ..errors import Forbidden, Unauthorized
-from ..identity import load_principal, session_user, token_user
+from ..db import read_only
+from ..identity import load_principal, session_user, token_principal
 from ..permissions import Principal
 from ..platform import Platform
 
@@ -29,12 +30,13 @@ def csrf_token(platform: Platform, session_token: str) -> str:
 def _principal(request: Request) -> Principal | None:
     platform = platform_of(request)
     header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        with read_only(platform.db) as conn:
+            who = token_principal(conn, header[7:].strip())
+        if who is None:
+            raise Unauthorized("invalid or revoked API token")
+        return who
     with platform.db.connect() as conn:
-        if header.lower().startswith("bearer "):
-            user_id = token_user(conn, header[7:].strip())
-            if user_id is None:
-                raise Unauthorized("invalid or revoked API token")
-            return load_principal(conn, user_id, via_token=True)
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             return None
