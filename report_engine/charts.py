@@ -1,0 +1,287 @@
+"""Plotly figures (as JSON-ready dicts) for every chart type, built from a run's presented rows.
+
+The page renders them with plotly.js (served from the installed plotly package); each trace carries the
+dimension values in ``customdata`` so a click can drill down or set a dashboard filter. Nothing is aggregated
+here: the figure only lays out the rows the database returned (a pivot puts the second dimension in columns).
+
+The province map is a tile-grid map: every province-level division is one square at its approximate place,
+coloured by the measure (a choropleth without shipping map outlines).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .spec import ReportSpec
+
+#: GB/T 2260 province code prefix → (row, column) on the tile grid, north-west first
+PROVINCE_TILES: dict[str, tuple[int, int]] = {
+    "23": (0, 7), "22": (1, 7), "15": (2, 5), "11": (2, 6), "21": (2, 7), "65": (2, 1), "62": (3, 3),
+    "64": (3, 4), "14": (3, 5), "13": (3, 6), "12": (3, 7), "63": (4, 3), "61": (4, 5), "41": (4, 6),
+    "37": (4, 7), "32": (4, 8), "54": (5, 2), "51": (5, 4), "50": (5, 5), "42": (5, 6), "34": (5, 7),
+    "31": (5, 8), "52": (6, 5), "43": (6, 6), "36": (6, 7), "33": (6, 8), "53": (7, 4), "45": (7, 5),
+    "44": (7, 6), "35": (7, 7), "71": (7, 8), "46": (8, 5), "82": (8, 6), "81": (8, 7),
+}
+
+_FORMATS = {"money": ",.2f", "percent": ".1%", "integer": ",d", "number": ",.4~f"}
+_PALETTE = ["#2f6fdf", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+            "#bab0ac"]
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _fmt(column: Mapping[str, Any]) -> str:
+    return _FORMATS.get(str(column.get("format")), ",.2f")
+
+
+def _layout(title: str, **extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {"title": {"text": title}, "margin": {"l": 48, "r": 16, "t": 40, "b": 40},
+                              "separators": ".,", "colorway": _PALETTE, "autosize": True,
+                              "legend": {"orientation": "h"}}
+    layout.update(extra)
+    return layout
+
+
+def figure(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    kind = report.chart.type
+    builder = _BUILDERS.get(kind, _table)
+    return builder(report, result, lang)
+
+
+def _columns(result: Mapping[str, Any], role: str) -> list[Mapping[str, Any]]:
+    return [c for c in result["columns"] if c["role"] == role]
+
+
+def _dim_keys(result: Mapping[str, Any]) -> list[str]:
+    return [c["key"] for c in _columns(result, "dimension")]
+
+
+def _point(row: Mapping[str, Any], dims: list[str]) -> list[Any]:
+    """customdata: the dimension values of a row (null for the 'others' row, which cannot be drilled)."""
+    return [None if row.get("_other") else row.get(k) for k in dims]
+
+
+def _series(report: ReportSpec, result: Mapping[str, Any]) -> tuple[list[dict[str, Any]], Mapping[str, Any] | None]:
+    """One series per measure (one dimension), or one per value of the second dimension (two dimensions)."""
+    dims = _dim_keys(result)
+    measures = _columns(result, "measure")
+    rows = result["rows"]
+    if not dims:
+        return [{"name": m["label"], "x": [m["label"]], "y": [_num(rows[0].get(m["key"])) if rows else None],
+                 "custom": [[]], "column": m} for m in measures], None
+    first = dims[0]
+    if len(dims) >= 2 and measures:
+        m = measures[0]
+        order: list[Any] = []
+        names: dict[Any, str] = {}
+        for row in rows:
+            value = row.get(dims[1])
+            if value not in names:
+                names[value] = str(row.get(dims[1] + "__label"))
+                order.append(value)
+        out = []
+        for value in order:
+            subset = [r for r in rows if r.get(dims[1]) == value]
+            out.append({"name": names[value], "x": [str(r.get(first + "__label")) for r in subset],
+                        "y": [_num(r.get(m["key"])) for r in subset], "custom": [_point(r, dims) for r in subset],
+                        "column": m})
+        return out, m
+    return [{"name": m["label"], "x": [str(r.get(first + "__label")) for r in rows],
+             "y": [_num(r.get(m["key"])) for r in rows], "custom": [_point(r, dims) for r in rows], "column": m}
+            for m in measures], (measures[0] if measures else None)
+
+
+def _bar(report: ReportSpec, result: Mapping[str, Any], lang: str, *, horizontal: bool | None = None
+         ) -> dict[str, Any]:
+    series, first = _series(report, result)
+    horizontal = report.chart.horizontal if horizontal is None else horizontal
+    traces = []
+    for s in series:
+        trace: dict[str, Any] = {"type": "bar", "name": s["name"], "customdata": s["custom"],
+                                 "hovertemplate": f"%{{{'y' if horizontal else 'x'}}}: "
+                                                  f"%{{{'x' if horizontal else 'y'}:{_fmt(s['column'])}}}"
+                                                  "<extra>%{fullData.name}</extra>"}
+        if horizontal:
+            trace.update(orientation="h", x=s["y"], y=s["x"])
+        else:
+            trace.update(x=s["x"], y=s["y"])
+        traces.append(trace)
+    value_axis = {"tickformat": _fmt(first) if first else None, "rangemode": "tozero"}
+    category_axis: dict[str, Any] = {"type": "category", "automargin": True}
+    if horizontal:
+        category_axis["autorange"] = "reversed"
+    layout = _layout(result["label"], barmode="stack" if report.chart.stacked else "group",
+                     xaxis=value_axis if horizontal else category_axis,
+                     yaxis=category_axis if horizontal else value_axis)
+    return {"data": traces, "layout": layout}
+
+
+def _line(report: ReportSpec, result: Mapping[str, Any], lang: str, *, area: bool = False) -> dict[str, Any]:
+    series, first = _series(report, result)
+    traces = []
+    for s in series:
+        trace: dict[str, Any] = {"type": "scatter", "mode": "lines+markers", "name": s["name"], "x": s["x"],
+                                 "y": s["y"], "customdata": s["custom"],
+                                 "hovertemplate": f"%{{x}}: %{{y:{_fmt(s['column'])}}}<extra>%{{fullData.name}}</extra>"}
+        if area:
+            if report.chart.stacked:
+                trace["stackgroup"] = "one"
+            else:
+                trace["fill"] = "tozeroy"
+        traces.append(trace)
+    return {"data": traces, "layout": _layout(result["label"], xaxis={"type": "category"},
+                                              yaxis={"tickformat": _fmt(first) if first else None,
+                                                     "rangemode": "tozero"})}
+
+
+def _area(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    return _line(report, result, lang, area=True)
+
+
+def _pie(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    dims = _dim_keys(result)
+    m = _columns(result, "measure")[0]
+    rows = result["rows"]
+    trace = {"type": "pie", "labels": [str(r.get(dims[0] + "__label")) for r in rows],
+             "values": [_num(r.get(m["key"])) for r in rows], "customdata": [_point(r, dims) for r in rows],
+             "hole": report.chart.hole, "sort": False, "textinfo": "label+percent",
+             "hovertemplate": f"%{{label}}: %{{value:{_fmt(m)}}} (%{{percent}})<extra></extra>"}
+    return {"data": [trace], "layout": _layout(result["label"], showlegend=True)}
+
+
+def _funnel(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    dims = _dim_keys(result)
+    m = _columns(result, "measure")[0]
+    rows = result["rows"]
+    trace = {"type": "funnel", "y": [str(r.get(dims[0] + "__label")) for r in rows],
+             "x": [_num(r.get(m["key"])) for r in rows], "customdata": [_point(r, dims) for r in rows],
+             "textinfo": "value+percent initial"}
+    return {"data": [trace], "layout": _layout(result["label"], yaxis={"type": "category"})}
+
+
+def _number(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    measures = _columns(result, "measure")
+    row = result["rows"][0] if result["rows"] else {}
+    m = measures[0]
+    previous = next((c for c in result["columns"] if c["role"] == "previous" and c["key"] == m["key"] + "__previous"),
+                    None)
+    trace: dict[str, Any] = {"type": "indicator", "mode": "number", "value": _num(row.get(m["key"])) or 0,
+                             "title": {"text": m["label"]},
+                             "number": {"valueformat": _fmt(m)}}
+    if previous is not None and _num(row.get(previous["key"])) is not None:
+        trace["mode"] = "number+delta"
+        trace["delta"] = {"reference": _num(row.get(previous["key"])), "relative": True, "valueformat": ".1%"}
+    return {"data": [trace], "layout": _layout(result["label"], margin={"l": 8, "r": 8, "t": 40, "b": 8})}
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _table(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    columns = result["columns"]
+    values = []
+    for c in columns:
+        key = c["key"] + "__label" if c["role"] == "dimension" else c["key"]
+        cells = [_cell(r.get(key)) for r in result["rows"]]
+        if result.get("totals"):
+            total = result["totals"].get(c["key"]) if c["role"] != "dimension" else None
+            cells.append(("合计" if lang == "zh" else "Total") if c is columns[0] else _cell(total))
+        values.append(cells)
+    trace = {"type": "table", "header": {"values": [c["label"] for c in columns], "align": "left"},
+             "cells": {"values": values, "align": ["left" if c["role"] == "dimension" else "right" for c in columns]}}
+    return {"data": [trace], "layout": _layout(result["label"], margin={"l": 4, "r": 4, "t": 40, "b": 4})}
+
+
+def _pivot(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    dims = _dim_keys(result)
+    m = _columns(result, "measure")[0]
+    row_keys: list[Any] = []
+    col_keys: list[Any] = []
+    labels: dict[tuple[int, Any], str] = {}
+    cells: dict[tuple[Any, Any], Any] = {}
+    for r in result["rows"]:
+        a, b = r.get(dims[0]), r.get(dims[1])
+        if a not in row_keys:
+            row_keys.append(a)
+            labels[(0, a)] = str(r.get(dims[0] + "__label"))
+        if b not in col_keys:
+            col_keys.append(b)
+            labels[(1, b)] = str(r.get(dims[1] + "__label"))
+        cells[(a, b)] = r.get(m["key"])
+    header = [""] + [labels[(1, b)] for b in col_keys]
+    values = [[labels[(0, a)] for a in row_keys]]
+    for b in col_keys:
+        values.append([_cell(cells.get((a, b))) for a in row_keys])
+    trace = {"type": "table", "header": {"values": header}, "cells": {"values": values}}
+    return {"data": [trace], "layout": _layout(result["label"], margin={"l": 4, "r": 4, "t": 40, "b": 4})}
+
+
+def _leaderboard(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    fig = _bar(report, result, lang, horizontal=True)
+    for trace in fig["data"]:
+        trace["y"] = [f"{i + 1}. {name}" for i, name in enumerate(trace["y"])]
+        trace["text"] = trace["x"]
+        trace["textposition"] = "auto"
+    fig["layout"]["showlegend"] = len(fig["data"]) > 1
+    return fig
+
+
+def _scatter(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    measures = {c["key"]: c for c in _columns(result, "measure")}
+    keys = list(measures)
+    x_key = report.chart.x or keys[0]
+    y_key = report.chart.y or next(k for k in keys if k != x_key)
+    dims = _dim_keys(result)
+    rows = result["rows"]
+    trace = {"type": "scatter", "mode": "markers", "x": [_num(r.get(x_key)) for r in rows],
+             "y": [_num(r.get(y_key)) for r in rows],
+             "text": [str(r.get(dims[0] + "__label")) if dims else "" for r in rows],
+             "customdata": [_point(r, dims) for r in rows], "marker": {"size": 10, "opacity": 0.8},
+             "hovertemplate": "%{text}<br>%{x} / %{y}<extra></extra>"}
+    return {"data": [trace], "layout": _layout(result["label"],
+                                               xaxis={"title": {"text": measures[x_key]["label"]},
+                                                      "tickformat": _fmt(measures[x_key])},
+                                               yaxis={"title": {"text": measures[y_key]["label"]},
+                                                      "tickformat": _fmt(measures[y_key])})}
+
+
+def _map(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    from forms_engine.validators import regions
+
+    dims = _dim_keys(result)
+    m = _columns(result, "measure")[0]
+    by_code = {str(r.get(dims[0]) or "")[:2]: r for r in result["rows"] if r.get(dims[0])}
+    xs, ys, text, values, custom = [], [], [], [], []
+    for prefix, (row, col) in sorted(PROVINCE_TILES.items()):
+        region = regions.lookup(prefix + "0000")
+        name = region.name if region is not None else prefix
+        hit = by_code.get(prefix)
+        xs.append(col)
+        ys.append(row)
+        value = _num(hit.get(m["key"])) if hit else None
+        values.append(value)
+        short = name.replace("省", "").replace("市", "").replace("自治区", "").replace("特别行政区", "")
+        text.append(short[:3])
+        custom.append([hit.get(dims[0])] if hit else [None])
+    shown = [v for v in values if v is not None]
+    trace = {"type": "scatter", "mode": "markers+text", "x": xs, "y": ys, "text": text, "customdata": custom,
+             "textfont": {"size": 11},
+             "marker": {"symbol": "square", "size": 36, "color": [v if v is not None else 0 for v in values],
+                        "colorscale": "Blues", "cmin": 0, "cmax": max(shown) if shown else 1, "showscale": True,
+                        "line": {"width": 1, "color": "#ffffff"}},
+             "hovertemplate": "%{text}: %{marker.color:" + _fmt(m) + "}<extra></extra>"}
+    layout = _layout(result["label"], xaxis={"visible": False, "range": [-0.7, 8.7]},
+                     yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x"}, showlegend=False)
+    return {"data": [trace], "layout": layout}
+
+
+_BUILDERS = {"bar": _bar, "line": _line, "area": _area, "pie": _pie, "donut": _pie, "funnel": _funnel,
+             "number": _number, "table": _table, "pivot": _pivot, "leaderboard": _leaderboard, "scatter": _scatter,
+             "map": _map}

@@ -1,0 +1,46 @@
+"""Plugs the report engine into the platform: the ``report`` and ``dashboard`` kinds (folder ``reports/``), the
+report service, cache invalidation on record changes, and the HTTP routes."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.kinds import DefinitionKind
+from engine.metaschema import register_schema_file
+from engine.plugins import Hooks
+
+from .loader import build_dashboard, build_report
+
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+def register(hooks: Hooks) -> None:
+    register_schema_file("report", SCHEMAS / "report.json")
+    register_schema_file("dashboard", SCHEMAS / "dashboard.json")
+    hooks.kinds.register(DefinitionKind(
+        name="report", folder="reports", schema="report", build=build_report, order=60,
+        description="A report: dataset, dimensions, measures and filters compiled to SQL, and a chart."))
+    hooks.kinds.register(DefinitionKind(
+        name="dashboard", folder="reports", schema="dashboard", build=build_dashboard, order=61,
+        description="A dashboard: a grid of report widgets with shared filters (kind: dashboard)."))
+
+    def start(platform: Any) -> None:
+        from .service import Reports
+
+        platform.services["reports"] = Reports(platform)
+
+    def changed(conn: Any, event: Any) -> None:
+        from .cache import mark
+
+        service = event.platform.services.get("reports")
+        if service is not None:
+            mark(conn, service.cache, event.app.key, event.form.key)
+
+    def routers(platform: Any) -> list[Any]:
+        from .api import build_router
+
+        return [build_router()]
+
+    hooks.on_start.append(start)
+    hooks.record_events.append(changed)
+    hooks.routers.append(routers)
