@@ -41,6 +41,12 @@ def register(hooks: Hooks) -> None:
 
         return [build_router()]
 
+    def cli(sub: Any) -> None:
+        from forms_engine.fake import add_command  # the generic data generator: demos and the report benchmarks
+
+        add_command(sub)
+
+    hooks.cli.append(cli)
     hooks.on_start.append(start)
     hooks.record_events.append(changed)
     hooks.routers.append(routers)

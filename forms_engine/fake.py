@@ -1,0 +1,475 @@
+"""Realistic generated records for any form, from its definition alone: ``loomwork fake APP FORM --rows N``.
+
+Every field type gets plausible values: names, cities and sentences; numbers and money with skewed (log-normal)
+distributions inside the field's min/max; dates and times spread over a period, denser towards its end and on
+working hours; options with a long tail (Zipf weights); people and departments from the organisation; relations
+to existing records of the target form (a few popular ones get most of the links); sub-table rows; and identity
+numbers, credit codes, bank cards, phones and regions that pass their checksums. Each generated submission then goes
+through the form's own checks (types, defaults, formulas, conditions, validations, as a save would); a record
+that fails them is generated again, so what is stored is what a user could have saved.
+
+Records are inserted in bulk (``executemany`` in batches, one transaction per batch) for speed: no audit entry
+and no record event is written for them, so no flow starts and no automation runs. Related-record rollups are
+left for the next save of the target. File fields stay empty.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Callable, Iterator, Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+
+from engine.errors import BadRequest, NotFound
+from engine.tables import departments, serial_counters, users
+
+from . import validate
+from .spec import FieldSpec, FormSpec
+from .storage import child_table_name, table_name
+from .validators import regions as region_data
+from .validators.cards import luhn_check_digit
+from .validators.identity import CREDIT_CODE_CHARSET, credit_code_check_char, idcard_check_digit
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞建国志文斌宇浩然欣怡子涵梓轩雨桐思远"
+WORDS = ("项目 计划 客户 合同 交付 质量 服务 跟进 确认 采购 库存 物流 设备 维护 培训 评估 方案 预算 协调 安排 "
+         "需求 进度 检查 回访 资料 审核 反馈 更新 优化 联系").split()
+COMPANY_WORDS = "宏达 恒信 鑫源 华泰 盛世 瑞丰 长青 金桥 天成 博远 中和 泰康 润发 嘉禾 永安 新程".split()
+COMPANY_KINDS = ("商贸有限公司", "科技有限公司", "实业有限公司", "农业合作社", "建材有限公司", "餐饮管理有限公司")
+STREETS = "人民路 北京路 环城路 建设路 东风路 滇池路 青年路 学府路 金碧路 正义路".split()
+EMAIL_HOSTS = ("example.com", "example.org", "mail.example.net")
+FILE_TYPES = ("attachment", "image", "signature")
+MAX_ATTEMPTS = 20
+
+
+@dataclass
+class FakeContext:
+    """What the generator may point at and when records happen."""
+
+    start: date
+    end: date
+    zone: ZoneInfo
+    users: list[tuple[int, int | None]]  # (user id, department id)
+    departments: list[int]
+    related: dict[str, list[int]] = field(default_factory=dict)  # form key → existing record ids
+    related_rows: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    today: date = field(default_factory=date.today)
+    taken: dict[str, set[Any]] = field(default_factory=dict)  # unique field → values in use
+
+
+class Faker:
+    """Values for one form. ``submission()`` gives one record as a client would send it."""
+
+    def __init__(self, form: FormSpec, ctx: FakeContext, rng: random.Random) -> None:
+        self.form, self.ctx, self.rng = form, ctx, rng
+        self.counter = 0
+        self._districts = [r for r in _all_regions() if r.level == "district"]
+        self._cities = [r for r in _all_regions() if r.level == "city"]
+        for f in form.fields:
+            if f.required and f.type in FILE_TYPES:
+                raise BadRequest(f"cannot generate files for the required field '{f.key}' of {form.key}")
+
+    # -- distributions ---------------------------------------------------------------------------------------
+
+    def zipf(self, n: int) -> int:
+        """An index 0..n-1 where the first few are chosen most often."""
+        weights = [1 / (i + 1) ** 1.1 for i in range(n)]
+        return self.rng.choices(range(n), weights)[0]
+
+    def popular(self, ids: list[int]) -> int:
+        """One of ``ids``, a few popular ones most often (a power law over the list order)."""
+        return ids[min(len(ids) - 1, int(len(ids) * self.rng.random() ** 2.5))]
+
+    def moment(self) -> datetime:
+        """A time in the period, denser towards its end, mostly in working hours, local to the app."""
+        days = max((self.ctx.end - self.ctx.start).days, 1)
+        day = self.ctx.start + timedelta(days=min(days - 1, int(days * self.rng.random() ** 0.7)))
+        hour = self.rng.choices(range(24), [1, 1, 1, 1, 1, 2, 3, 6, 12, 16, 16, 14, 10, 14, 16, 15, 13, 10, 7, 5, 4,
+                                            3, 2, 1])[0]
+        return datetime.combine(day, time(hour, self.rng.randrange(60), self.rng.randrange(60)), self.ctx.zone)
+
+    def number(self, f: FieldSpec, scale: int, typical: float) -> Decimal:
+        low = float(f.min) if f.min is not None else None
+        high = float(f.max) if f.max is not None else None
+        if low is not None and high is not None and high <= low * 50 + 1:
+            value = low + (high - low) * self.rng.betavariate(2, 3)
+        else:
+            median = typical if low is None else max(typical, low * 3 + 1)
+            value = math.exp(self.rng.gauss(math.log(median), 0.9))
+            if low is not None:
+                value = max(value, low)
+            if high is not None:
+                value = min(value, high)
+        quantum = Decimal(1).scaleb(-scale)
+        number = Decimal(str(value)).quantize(quantum)
+        if f.min is not None and number < f.min:
+            number = Decimal(f.min).quantize(quantum)
+        if f.max is not None and number > f.max:
+            number = Decimal(f.max).quantize(quantum, rounding="ROUND_DOWN")
+        return number
+
+    def text(self, f: FieldSpec) -> str:
+        key = f.key.lower()
+        if "company" in key or "supplier" in key or "vendor" in key or "org" in key:
+            value = self.company()
+        elif "name" in key or key in ("contact", "owner", "person"):
+            value = self.person()
+        elif "city" in key:
+            value = self.rng.choice(self._cities).name
+        elif "address" in key or "street" in key:
+            value = f"{self.rng.choice(STREETS)}{self.rng.randint(1, 999)}号"
+        elif f.type == "textarea" or "note" in key or "remark" in key or "comment" in key:
+            value = "，".join("".join(self.rng.sample(WORDS, 2)) for _ in range(self.rng.randint(1, 4))) + "。"
+        else:
+            value = "".join(self.rng.sample(WORDS, 2)) + f"{self.rng.randint(1, 999)}"
+        if f.unique:
+            value = f"{value}-{self.counter}"
+        if f.max_length is not None:
+            value = value[: f.max_length]
+        if f.min_length is not None and len(value) < f.min_length:
+            value = value.ljust(f.min_length, "0")
+        return value
+
+    def person(self) -> str:
+        return self.rng.choice(SURNAMES) + "".join(self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2))))
+
+    def company(self) -> str:
+        return self.rng.choice(self._cities).name.rstrip("市州") + self.rng.choice(COMPANY_WORDS) + self.rng.choice(
+            COMPANY_KINDS)
+
+    def region(self, levels: str = "district") -> str:
+        district = self.rng.choice(self._districts)
+        return {"province": district.code[:2] + "0000", "city": district.parent or district.code,
+                "district": district.code}[levels]
+
+    def idcard(self) -> str:
+        region = self.rng.choice(self._districts).code
+        birth = date(1955, 1, 1) + timedelta(days=self.rng.randrange(365 * 50))
+        body = f"{region}{birth:%Y%m%d}{self.rng.randrange(1000):03d}"
+        return body + idcard_check_digit(body)
+
+    def credit_code(self) -> str:
+        region = self.rng.choice(self._districts).code
+        body = "91" + region + "".join(self.rng.choice(CREDIT_CODE_CHARSET) for _ in range(9))
+        return body + credit_code_check_char(body)
+
+    def bank_card(self) -> str:
+        body = "62" + "".join(str(self.rng.randrange(10)) for _ in range(self.rng.choice((14, 16))))
+        return body + luhn_check_digit(body)
+
+    def phone(self) -> str:
+        return "1" + self.rng.choice("3456789") + "".join(str(self.rng.randrange(10)) for _ in range(9))
+
+    # -- one value ---------------------------------------------------------------------------------------------
+
+    def value(self, f: FieldSpec) -> Any:  # noqa: C901 - one branch per field type is the clearest shape
+        t, rng = f.type, self.rng
+        if t in ("text", "textarea"):
+            if f.pattern is not None:
+                return None  # a free pattern cannot be generated in general; left blank
+            return self.text(f)
+        if t == "money":
+            return format(self.number(f, f.scale, 8000), "f")
+        if t == "number":
+            return format(self.number(f, f.scale, 100), "f")
+        if t == "percent":
+            low = float(f.min) if f.min is not None else 0.01
+            high = float(f.max) if f.max is not None else 0.3
+            return format(Decimal(str(low + (high - low) * rng.random())).quantize(Decimal(1).scaleb(-f.scale)), "f")
+        if t == "integer":
+            return int(self.number(f, 0, 20))
+        if t == "rating":
+            top = int(f.max) if f.max is not None else 5
+            return min(top, max(0, round(rng.gauss(top * 0.75, top * 0.2))))
+        if t == "boolean":
+            return rng.random() < 0.35
+        if t == "date":
+            return self.moment().date().isoformat()
+        if t == "datetime":
+            return self.moment().isoformat()
+        if t == "time":
+            return f"{rng.randint(8, 18):02d}:{rng.choice((0, 15, 30, 45)):02d}"
+        if t == "duration":
+            return int(math.exp(rng.gauss(math.log(3600), 1.2)))
+        if t in ("select", "radio"):
+            options = f.option_values()
+            return options[self.zipf(len(options))] if options else None
+        if t in ("multi_select", "checkboxes"):
+            options = f.option_values()
+            return [o for o in options if rng.random() < 0.3] or None
+        if t == "user":
+            if not self.ctx.users:
+                return None
+            ids = [u for u, _d in self.ctx.users]
+            return rng.sample(ids, min(len(ids), rng.randint(1, 3))) if f.many else self.popular(ids)
+        if t == "department":
+            if not self.ctx.departments:
+                return None
+            ids = self.ctx.departments
+            return rng.sample(ids, min(len(ids), 2)) if f.many else self.popular(ids)
+        if t == "relation":
+            ids = self.ctx.related.get(f.to or "", [])
+            if not ids:
+                return None
+            return sorted(set(self.popular(ids) for _ in range(rng.randint(1, 3)))) if f.many else self.popular(ids)
+        if t == "email":
+            return f"user{self.counter}.{rng.randrange(10**6)}@{rng.choice(EMAIL_HOSTS)}"
+        if t == "phone":
+            return self.phone()
+        if t == "url":
+            return f"https://www.example.com/{rng.choice(('shop', 'news', 'about', 'p'))}/{self.counter}"
+        if t == "id_card":
+            return self.idcard()
+        if t == "credit_code":
+            return self.credit_code()
+        if t == "bank_card":
+            return self.bank_card()
+        if t == "rich_text":
+            return f"<p>{self.text(f)}</p>"
+        if t == "region":
+            return self.region(str(f.extra.get("levels", "district")))
+        if t == "address":
+            return {"region": self.region(), "detail": f"{rng.choice(STREETS)}{rng.randint(1, 999)}号"}
+        if t == "location":
+            return {"lat": round(rng.uniform(21.0, 41.0), 6), "lng": round(rng.uniform(98.0, 122.0), 6)}
+        if t == "subtable":
+            low = int(f.extra.get("min_rows") or 0)
+            high = int(f.extra.get("max_rows") or max(low, 4))
+            count = rng.randint(low, max(low, min(high, low + 4)))
+            return [self.row(f) for _ in range(count)]
+        return None  # layout items, computed values, files
+
+    def row(self, sub: FieldSpec) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in sub.fields:
+            if f.ftype.layout_only or f.ftype.computed or f.type in FILE_TYPES:
+                continue
+            if f.required or self.rng.random() < 0.85:
+                out[f.key] = self.value(f)
+        return {k: v for k, v in out.items() if v is not None}
+
+    def submission(self) -> dict[str, Any]:
+        """One record's values as a client would submit them (optional fields sometimes left blank)."""
+        self.counter += 1
+        out: dict[str, Any] = {}
+        for f in self.form.fields:
+            if f.ftype.layout_only or f.ftype.computed or f.type in FILE_TYPES:
+                continue
+            if f.required or f.type == "subtable" or self.rng.random() < 0.85:
+                value = self.value(f)
+                if f.unique and value is not None:
+                    value = self.unused(f, value)
+                if value is not None:
+                    out[f.key] = value
+        return out
+
+    def unused(self, f: FieldSpec, value: Any) -> Any:
+        """A value of a unique field not used yet (by existing records or earlier generated ones)."""
+        seen = self.ctx.taken.setdefault(f.key, set())
+        for _attempt in range(50):
+            normal = f.ftype.coerce(value, f)
+            if normal not in seen:
+                seen.add(normal)
+                return value
+            value = self.value(f)
+        return None
+
+    # -- checked records ---------------------------------------------------------------------------------------
+
+    def record(self, env: Any) -> dict[str, Any]:
+        """Stored values of one record that passes every check of the form (generated again until it does)."""
+        last: list[Any] = []
+        for _attempt in range(MAX_ATTEMPTS):
+            body = self.submission()
+            for _fix in range(4):
+                values, problems = validate.coerce_submission(self.form, body, creating=True)
+                if not problems:
+                    related = self._related(values)
+                    problems = validate.complete(self.form, values, env, creating=True, before=None, related=related)
+                    for f in self.form.fields:
+                        if f.type == "lookup":
+                            source = related.get(f.extra["relation"])
+                            values[f.key] = None if source is None else source.get(f.extra["field"])
+                if not problems:
+                    return values
+                last = problems
+                fixed = False
+                for p in problems:
+                    key = p.field.split("[", 1)[0].split(".", 1)[0]
+                    f = self.form.by_key.get(key)
+                    if f is None or f.ftype.computed:
+                        continue
+                    if p.code == "required" and key not in body:
+                        value = self.value(f)
+                        if value is not None:
+                            body[key] = value
+                            fixed = True
+                    elif key in body and not f.required:
+                        del body[key]  # a value the conditions do not allow here
+                        fixed = True
+                if not fixed:
+                    break
+        raise BadRequest(f"could not generate a valid {self.form.key} record: " +
+                         "; ".join(f"{p.field}: {p.message}" for p in last[:3]))
+
+    def _related(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.form.fields:
+            if f.type == "relation" and not f.many and values.get(f.key) is not None:
+                out[f.key] = self.ctx.related_rows.get(f.to or "", {}).get(values[f.key])
+        return out
+
+
+def _all_regions() -> list[Any]:
+    out = []
+    stack = list(region_data.children(None))
+    while stack:
+        region = stack.pop()
+        out.append(region)
+        stack.extend(region_data.children(region.code))
+    return sorted(out, key=lambda r: r.code)
+
+
+def context(platform: Any, live: Any, form: FormSpec, *, days: int = 365, today: date | None = None) -> FakeContext:
+    """The people, departments and related records generated values may point at."""
+    zone = ZoneInfo(live.spec.settings.timezone)
+    today = today or platform.clock.now().astimezone(zone).date()
+    ctx = FakeContext(start=today - timedelta(days=days), end=today + timedelta(days=1), zone=zone, users=[],
+                      departments=[], today=today)
+    with platform.db.connect() as conn:
+        ctx.users = [(r[0], r[1]) for r in conn.execute(
+            select(users.c.id, users.c.department_id).where(users.c.is_active.is_(True)).order_by(users.c.id))]
+        ctx.departments = [r[0] for r in conn.execute(select(departments.c.id).order_by(departments.c.id))]
+        table = live.tables[table_name(live.key, form.key)]
+        for f in form.fields:
+            if f.unique and f.stored:
+                ctx.taken[f.key] = set(conn.execute(select(table.c[f.key]).where(table.c[f.key].is_not(None))).scalars())
+        targets = {f.to for f in _all_fields(form) if f.type == "relation" and f.to}
+        for target_key in sorted(targets):
+            target = live.tables[table_name(live.key, target_key)]
+            rows = conn.execute(select(target).order_by(target.c.id).limit(20_000)).mappings().all()
+            ctx.related[target_key] = [r["id"] for r in rows]
+            ctx.related_rows[target_key] = {r["id"]: {k: r[k] for k in r.keys()} for r in rows}
+    return ctx
+
+
+def _all_fields(form: FormSpec) -> Iterator[FieldSpec]:
+    for f in form.fields:
+        yield f
+        yield from f.fields
+
+
+def generate(platform: Any, app: str, form_key: str, rows: int, *, seed: int = 0, days: int = 365,
+             batch: int = 5000, progress: Callable[[int], None] | None = None) -> int:
+    """Insert ``rows`` generated records of ``app``'s form ``form_key``; return how many were inserted.
+
+    Records get owners and departments of the organisation's users and creation times spread over ``days``.
+    Each batch is one transaction: a failure leaves earlier batches in place and nothing of its own.
+    """
+    from rules_engine import Env
+
+    live = platform.app(app)
+    form = live.spec.forms.get(form_key)
+    if form is None:
+        raise NotFound(f"app '{app}' has no form '{form_key}'")
+    if rows < 1 or rows > 10_000_000:
+        raise BadRequest("rows is 1..10,000,000")
+    rng = random.Random(seed)
+    ctx = context(platform, live, form, days=days)
+    faker = Faker(form, ctx, rng)
+    s = live.spec.settings
+    env = Env(clock=platform.clock.now, timezone=s.timezone, user=None, holidays=s.holidays, workdays=s.work_days,
+              extra_workdays=s.extra_workdays) if form.uses_expressions else None
+    table = live.tables[table_name(app, form_key)]
+    children = {sub.key: live.tables[child_table_name(app, form_key, sub.key)] for sub in form.subtables}
+    serials = [f for f in form.fields if f.type == "serial_number"]
+    stored_fields = [f.key for f in form.stored_fields]
+    done = 0
+    with platform.db.connect() as conn:
+        next_id = (conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar() or 0) + 1
+    while done < rows:
+        size = min(batch, rows - done)
+        records: list[dict[str, Any]] = []
+        child_rows: dict[str, list[dict[str, Any]]] = {k: [] for k in children}
+        with platform.db.begin() as conn:
+            numbers = {f.key: _serials(conn, app, form_key, f, size, platform.clock.now(), s.timezone) for f in serials}
+            for i in range(size):
+                values = faker.record(env)
+                owner, department = rng.choice(ctx.users) if ctx.users else (None, None)
+                created = faker.moment().astimezone(timezone.utc)
+                record_id = next_id + i
+                row = {k: values.get(k) for k in stored_fields}
+                for key, issued in numbers.items():
+                    row[key] = issued[i]
+                row.update(id=record_id, row_version=1, def_version=live.version, created_at=created,
+                           updated_at=created, created_by=owner, owner_id=owner, department_id=department)
+                records.append(row)
+                for sub in form.subtables:
+                    for j, r in enumerate(values.get(sub.key) or []):
+                        child_rows[sub.key].append({"parent_id": record_id, "row_index": j,
+                                                    **{x.key: r.get(x.key) for x in sub.fields if x.stored}})
+            conn.execute(insert(table), records)
+            for key, items in child_rows.items():
+                if items:
+                    conn.execute(insert(children[key]), items)
+            _advance_sequence(conn, table, next_id + size - 1)
+            for key, items in child_rows.items():
+                if items:
+                    _advance_sequence(conn, children[key], None)
+        next_id += size
+        done += size
+        if progress is not None:
+            progress(done)
+    return done
+
+
+def _serials(conn: Any, app: str, form: str, f: FieldSpec, count: int, now: datetime, tz: str) -> list[str]:
+    """``count`` serial numbers taken from the form's counter in one step (so later saves continue after them)."""
+    from .validators.serials import format_serial, parse_pattern, period_key
+
+    spec = parse_pattern(f.extra["template"])
+    local = now.astimezone(ZoneInfo(tz)).date()
+    period = period_key(spec, local)
+    key = (serial_counters.c.app == app, serial_counters.c.form == form, serial_counters.c.field == f.key,
+           serial_counters.c.period == period)
+    current = conn.execute(select(serial_counters.c.value).where(*key)).scalar()
+    if current is None:
+        conn.execute(insert(serial_counters).values(app=app, form=form, field=f.key, period=period, value=count))
+        current = 0
+    else:
+        conn.execute(update(serial_counters).where(*key).values(value=serial_counters.c.value + count))
+    return [format_serial(spec, local, current + i + 1) for i in range(count)]
+
+
+def _advance_sequence(conn: Any, table: Any, last: int | None) -> None:
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                         f"(SELECT max(id) FROM \"{table.name}\"))")
+
+
+def add_command(sub: Any) -> None:
+    """``loomwork fake APP FORM --rows N [--seed S] [--days D]``."""
+    p = sub.add_parser("fake", help="insert N generated, realistic records into a form (demos, benchmarks)")
+    p.add_argument("app")
+    p.add_argument("form")
+    p.add_argument("--rows", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--days", type=int, default=365, help="spread creation times over the last D days")
+    p.add_argument("--batch", type=int, default=5000)
+    p.set_defaults(func=_cmd_fake)
+
+
+def _cmd_fake(args: Any) -> int:
+    from engine.cli import platform_from_args
+
+    platform = platform_from_args(args)
+    platform.activate_published()
+    count = generate(platform, args.app, args.form, args.rows, seed=args.seed, days=args.days, batch=args.batch,
+                     progress=lambda n: print(f"{n} records", flush=True) if n % 50_000 == 0 else None)
+    print(f"{args.app}.{args.form}: {count} generated records inserted")
+    return 0
