@@ -21,7 +21,8 @@ def outcome(source: str) -> Exception:
         error: Exception = exc
     else:
         pytest.fail(f"{source[:60]!r} was accepted")
-    assert time.perf_counter() - started < 1.0, f"{source[:60]!r} took too long"
+    # the naive evaluations take 10-50 s; 5 s leaves room for a busy CI machine without hiding a runaway
+    assert time.perf_counter() - started < 5.0, f"{source[:60]!r} took too long"
     return error
 
 
