@@ -207,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = demo.add_parser("load", help="publish the apps, create their demo users and demo data")
     p.add_argument("--rows", type=int, default=None, help="records per form (default: each app's demo settings)")
     p.set_defaults(func=cmd_demo_load)
+
+    from .doctor import add_command as add_doctor
+
+    add_doctor(sub)
     from .plugins import Hooks, load_builtin
 
     for add_commands in load_builtin(Hooks()).cli:

@@ -8,6 +8,7 @@
     ├── Conflict                  409  conflict
     ├── PreconditionFailed        412  precondition_failed   (stale If-Match)
     ├── PayloadTooLarge           413  payload_too_large
+    ├── TooManyRequests           429  too_many_requests     (login throttling)
     ├── ValidationFailed          422  validation_failed     (details: one entry per field)
     └── DefinitionErrors          422  definition_invalid    (details: one entry per DefinitionError)
 
@@ -88,6 +89,10 @@ class PreconditionFailed(LoomworkError):
 
 class PayloadTooLarge(LoomworkError):
     status, code = 413, "payload_too_large"
+
+
+class TooManyRequests(LoomworkError):
+    status, code = 429, "too_many_requests"
 
 
 @dataclass(frozen=True)

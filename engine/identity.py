@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from .appspec import OrgSpec
-from .errors import BadRequest, Conflict, Unauthorized
+from .errors import BadRequest, Conflict, TooManyRequests, Unauthorized
 from .permissions import Principal
 from .tables import api_tokens, departments, login_failures, roles, sessions, user_roles, users
 
@@ -30,13 +30,33 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+MAX_PASSWORD = 256
+#: failed logins from one address (over all usernames) allowed per window, as a multiple of the per-user limit
+ADDRESS_FACTOR = 5
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The most common passwords of public breach lists (``common_passwords.json``), lower case."""
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).parent / "common_passwords.json").read_text(encoding="utf-8"))
+    return frozenset(data["passwords"])
+
+
 def check_password_policy(password: str, username: str = "") -> None:
+    """Refuse short, username-based, single-class and commonly used passwords (every place a password is set)."""
     if len(password) < MIN_PASSWORD:
         raise BadRequest(f"password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise BadRequest(f"password must have at most {MAX_PASSWORD} characters")
     if username and username.lower() in password.lower():
         raise BadRequest("password must not contain the username")
     if password.isdigit() or password.isalpha():
         raise BadRequest("password must mix letters with digits or symbols")
+    if password.lower() in common_passwords() or len(set(password)) < 4:
+        raise BadRequest("this password is among the most common ones; choose another")
 
 
 def hash_password(password: str) -> str:
@@ -182,12 +202,30 @@ def token_principal(conn: Connection, secret: str) -> Principal | None:
     return None if row is None else _principal_of(row, True)
 
 
+def attempt_login(engine: Any, username: str, password: str, address: str, now: datetime, limit: int) -> int:
+    """``authenticate`` in its own transaction that keeps the failure count even though the login is refused
+    (raising inside ``engine.begin()`` would roll the count back, and throttling would never start)."""
+    refused: Exception | None = None
+    with engine.begin() as conn:
+        try:
+            user_id = authenticate(conn, username, password, address, now, limit)
+        except (Unauthorized, TooManyRequests) as exc:
+            refused = exc
+    if refused is not None:
+        raise refused
+    return user_id
+
+
 def authenticate(conn: Connection, username: str, password: str, address: str, now: datetime, limit: int) -> int:
-    """Check a password login; returns the user id. Counts failures and refuses past ``limit`` in 15 minutes."""
+    """Check a password login; returns the user id. Counts failures and refuses past ``limit`` in 15 minutes.
+
+    A refusal raises after writing the failure: the caller's transaction must still commit (``attempt_login``)."""
     recent = conn.execute(select(func.count()).select_from(login_failures).where(
         login_failures.c.username == username, login_failures.c.at > now - FAILURE_WINDOW)).scalar_one()
-    if recent >= limit:
-        raise Unauthorized("too many failed logins; try again in 15 minutes")
+    from_address = conn.execute(select(func.count()).select_from(login_failures).where(
+        login_failures.c.address == address[:64], login_failures.c.at > now - FAILURE_WINDOW)).scalar_one()
+    if recent >= limit or from_address >= limit * ADDRESS_FACTOR:
+        raise TooManyRequests("too many failed logins; try again in 15 minutes")
     row = conn.execute(select(users.c.id, users.c.password_hash, users.c.is_active)
                        .where(users.c.username == username)).first()
     ok = False
@@ -203,6 +241,28 @@ def authenticate(conn: Connection, username: str, password: str, address: str, n
         raise Unauthorized("wrong username or password")
     conn.execute(delete(login_failures).where(login_failures.c.username == username))
     return int(row.id)  # type: ignore[union-attr]
+
+
+def change_password(conn: Connection, user_id: int, current: str | None, new: str, *, keep_session: str | None = None
+                    ) -> None:
+    """Set a new password (checked against the policy). ``current`` is verified unless None (an administrator's
+    reset). Every other session of the user ends, so a stolen session dies with the old password."""
+    row = conn.execute(select(users.c.username, users.c.password_hash).where(users.c.id == user_id)).first()
+    if row is None:
+        raise BadRequest(f"no user {user_id}")
+    if current is not None:
+        try:
+            ok = bool(row.password_hash) and _hasher.verify(row.password_hash, current)
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            raise Unauthorized("the current password is wrong")
+    check_password_policy(new, row.username)
+    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=hash_password(new)))
+    others = delete(sessions).where(sessions.c.user_id == user_id)
+    if keep_session is not None:
+        others = others.where(sessions.c.id != _digest(keep_session))
+    conn.execute(others)
 
 
 def start_session(conn: Connection, user_id: int, now: datetime) -> str:

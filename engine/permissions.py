@@ -47,6 +47,8 @@ class Rights:
     read: str = "none"
     update: str = "none"
     delete: str = "none"
+    #: sees the values of fields marked ``mask: true`` in full (others see them masked)
+    unmask: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,17 +57,19 @@ class Grant:
     read: str
     update: str
     delete: str
+    unmask: bool = False
 
 
 def effective(rights: Iterable[Rights], who: Principal) -> Grant:
     """The widest rights ``who`` gets from all their roles."""
     if who.is_admin:
-        return Grant(True, "all", "all", "all")
-    best = {"create": False, "read": "none", "update": "none", "delete": "none"}
+        return Grant(True, "all", "all", "all", True)
+    best: dict[str, Any] = {"create": False, "read": "none", "update": "none", "delete": "none", "unmask": False}
     for r in rights:
         if r.role != EVERYONE and r.role not in who.roles:
             continue
         best["create"] = best["create"] or r.create
+        best["unmask"] = best["unmask"] or r.unmask
         for action in ("read", "update", "delete"):
             if _RANK[getattr(r, action)] > _RANK[best[action]]:
                 best[action] = getattr(r, action)

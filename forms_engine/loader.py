@@ -54,6 +54,7 @@ class _FormBuilder:
             validations=validations, title_field=data.get("title_field"),
             search_fields=tuple(data.get("search_fields", [])), list_columns=tuple(data.get("list_columns", [])),
             file=self.doc.file, by_key=MappingProxyType(by_key), compute_order=order,
+            audit_reads=bool(data.get("audit_reads", False)),
         )
 
     # -- fields -------------------------------------------------------------------------------------------------
@@ -118,7 +119,7 @@ class _FormBuilder:
                 kwargs["default"] = default
         extra = dict(kwargs.get("extra", {}))
         for name in ("result", "relation", "field", "template", "display", "accept", "max_files", "max_size", "levels",
-                     "columns", "tab", "step", "text", "agg", "over", "min_rows", "max_rows", "unit"):
+                     "columns", "tab", "step", "text", "agg", "over", "min_rows", "max_rows", "unit", "mask"):
             if name in raw:
                 extra[name] = raw[name]
         for name in ("expr", "visible_if", "required_if", "readonly_if", "where"):
@@ -207,7 +208,8 @@ class _FormBuilder:
                 self.error(("permissions", role), f"unknown role '{role}'", suggest(role, self.ctx.roles), key=True)
                 continue
             out.append(Rights(role=role, create=bool(rights.get("create", False)), read=rights.get("read", "none"),
-                                  update=rights.get("update", "none"), delete=rights.get("delete", "none")))
+                                  update=rights.get("update", "none"), delete=rights.get("delete", "none"),
+                                  unmask=bool(rights.get("unmask", False))))
         return tuple(out)
 
     def _compute_order(self, fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
@@ -230,7 +232,8 @@ class _FormBuilder:
 
 
 _COMMON = ("key", "type", "label", "help", "placeholder", "required", "readonly", "default", "visible_if",
-           "required_if", "readonly_if", "unique", "min", "max", "min_length", "max_length", "pattern", "pattern_message")
+           "required_if", "readonly_if", "unique", "min", "max", "min_length", "max_length", "pattern", "pattern_message",
+           "mask")
 
 
 def _fmt(path: tuple[Any, ...]) -> str:

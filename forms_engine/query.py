@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import ColumnElement, Table, or_
+from sqlalchemy import ColumnElement, String, Table, or_
 
-from engine.errors import BadRequest, FieldProblem, ValidationFailed
+from engine.errors import BadRequest, FieldProblem, Forbidden, ValidationFailed
 
 from .fields import InvalidField
 from .spec import FormSpec
@@ -41,11 +41,17 @@ def _coerce(form: FormSpec, key: str, raw: str) -> Any:
 
 
 def build_list_query(form: FormSpec, table: Table, filters: Mapping[str, str], sort: str | None,
-                     search: str | None) -> tuple[list[ColumnElement[bool]], list[Any]]:
+                     search: str | None, *, hidden: frozenset[str] = frozenset()
+                     ) -> tuple[list[ColumnElement[bool]], list[Any]]:
+    """``hidden``: fields the caller sees only masked; filtering or sorting by them is refused (a range filter
+    would reveal the value digit by digit) and text search leaves them out."""
     where: list[ColumnElement[bool]] = []
     for name, raw in filters.items():
         key, _, op = name.partition("__")
         op = op or "eq"
+        if key in hidden:
+            raise Forbidden(f"you may not filter by '{key}'", details=[{"field": key, "message": "masked field",
+                                                                          "code": "masked"}])
         if op not in OPERATORS:
             raise BadRequest(f"unknown filter operator '{op}' in '{name}'", details=[{"field": key, "message": "unknown operator"}])
         if key not in FILTERABLE_SYSTEM and (key not in form.by_key or not form.by_key[key].stored):
@@ -57,6 +63,8 @@ def build_list_query(form: FormSpec, table: Table, filters: Mapping[str, str], s
             values = [_coerce(form, key, part) for part in raw.split(",") if part != ""][:500]
             where.append(column.in_(values))
         elif op == "contains":
+            if not isinstance(column.type, String):  # LIKE on a number, date or JSON column is a database error
+                raise ValidationFailed([FieldProblem(key, "'contains' applies to text fields only", "operator")])
             where.append(column.contains(str(raw)[:200], autoescape=True))
         else:
             value = _coerce(form, key, raw)
@@ -64,6 +72,7 @@ def build_list_query(form: FormSpec, table: Table, filters: Mapping[str, str], s
                           "lt": column < value, "lte": column <= value}[op])
     if search:
         fields = form.search_fields or tuple(f.key for f in form.fields if f.type in ("text", "textarea", "serial_number", "email", "phone"))
+        fields = tuple(k for k in fields if k not in hidden)
         text = search.strip()[:200]
         if fields and text:
             where.append(or_(*(table.c[k].contains(text, autoescape=True) for k in fields)))
@@ -74,6 +83,9 @@ def build_list_query(form: FormSpec, table: Table, filters: Mapping[str, str], s
             continue
         desc = part.startswith("-")
         key = part.lstrip("-+")
+        if key in hidden:
+            raise Forbidden(f"you may not sort by '{key}'", details=[{"field": key, "message": "masked field",
+                                                                        "code": "masked"}])
         if key not in SORTABLE_SYSTEM and (key not in form.by_key or not form.by_key[key].stored
                                            or form.by_key[key].type in ("multi_select", "checkboxes", "subtable")):
             raise ValidationFailed([FieldProblem(key, "unknown field (cannot sort by it)", "unknown")])

@@ -6,6 +6,7 @@ A record outside the caller's scope answers exactly as a missing one (404). Upda
 """
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import audit
 from engine import files as file_store
-from engine.errors import FieldProblem, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from engine.errors import BadRequest, FieldProblem, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from engine.identity import department_exists, user_exists
 from engine.permissions import Grant, Principal, effective, in_scope, scope_filter
 from engine.platform import LiveApp, Platform
@@ -24,6 +25,10 @@ from . import validate
 from .serials import next_serial
 from .spec import FieldSpec, FormSpec
 from .storage import child_table_name, table_name
+
+log = logging.getLogger("loomwork")
+#: the largest number of records a list page may skip (far past any real list; keeps OFFSET inside 64 bits)
+MAX_OFFSET = 10**12
 
 SYSTEM_FIELDS = ("id", "row_version", "def_version", "created_at", "updated_at", "created_by", "owner_id",
                  "department_id")
@@ -96,6 +101,9 @@ class Records:
         grant = self.grant(form, who)
         row = self._row(conn, app, form, record_id, lock=lock)
         if row is None or not in_scope(grant.read, row, who):
+            if row is not None:
+                log.warning("refused: user %s may not read %s.%s record %s (answered as not found)",
+                            who.username, app.key, form.key, record_id)
             raise NotFound(f"no {form.key} record {record_id}")
         if action != "read" and not in_scope(getattr(grant, action), row, who):
             raise Forbidden(f"you may not {action} this {form.key} record")
@@ -134,7 +142,14 @@ class Records:
                 r[f.key] = [{"id": v["id"], "name": found[v["id"]]["display_name"], "kind": found[v["id"]]["kind"],
                              "size": found[v["id"]]["size"]} for v in r.get(f.key) or [] if v["id"] in found]
 
-    def to_json(self, form: FormSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    def hidden(self, form: FormSpec, who: Principal | None) -> frozenset[str]:
+        """The fields ``who`` sees only masked (and may not filter, sort or search by)."""
+        if who is None or not form.masked or self.grant(form, who).unmask:
+            return frozenset()
+        return form.masked
+
+    def to_json(self, form: FormSpec, values: Mapping[str, Any], who: Principal | None = None) -> dict[str, Any]:
+        """A record as JSON; with ``who``, fields they may not see in full come masked."""
         out: dict[str, Any] = {k: audit.jsonable(values.get(k)) for k in SYSTEM_FIELDS if k in values}
         for f in form.data_fields:
             if f.type == "subtable":
@@ -142,12 +157,22 @@ class Records:
                               for r in values.get(f.key, [])]
             elif f.stored:
                 out[f.key] = _json(f, values.get(f.key))
+        for key in self.hidden(form, who):
+            if key in out:
+                out[key] = mask_value(out[key])
         return out
 
-    def get(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, who: Principal) -> dict[str, Any]:
+    def get(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, who: Principal, *,
+            log_read: bool = False) -> dict[str, Any]:
+        """One record as ``who`` may see it. ``log_read`` (a person viewing the record) writes a ``view`` entry to
+        the audit trail when the form has ``audit_reads: true``; the caller's transaction must commit it."""
         form = self.form(app, form_key)
         row = self._visible_row(conn, app, form, record_id, who, "read")
-        return self.to_json(form, self.values_of(conn, app, form, row))
+        if log_read and form.audit_reads:
+            audit.record(conn, at=self.platform.clock.now(), user_id=who.id, app=app.key, form=form.key,
+                         record_id=record_id, action="view", def_version=app.version,
+                         extra={"masked": sorted(self.hidden(form, who))} if form.masked else None)
+        return self.to_json(form, self.values_of(conn, app, form, row), who)
 
     def list(self, conn: Connection, app: LiveApp, form_key: str, who: Principal, *, filters: Mapping[str, str] | None = None,
              sort: str | None = None, search: str | None = None, page: int = 1, size: int = 50) -> dict[str, Any]:
@@ -157,8 +182,10 @@ class Records:
         grant = self.grant(form, who)
         if grant.read == "none":
             raise Forbidden(f"you may not read {form.key} records")
+        if (page - 1) * size > MAX_OFFSET:
+            raise BadRequest(f"page {page} is past any list (at most {MAX_OFFSET} records are skipped)")
         table = self.table(app, form)
-        where, order = build_list_query(form, table, filters or {}, sort, search)
+        where, order = build_list_query(form, table, filters or {}, sort, search, hidden=self.hidden(form, who))
         where.append(scope_filter(grant.read, table, who))
         cond = and_(*where)
         total = conn.execute(select(func.count()).select_from(table).where(cond)).scalar_one()
@@ -172,7 +199,7 @@ class Records:
                 values[sub.key] = children[sub.key][r["id"]]
             loaded.append(values)
         self._describe_files(conn, form, loaded)
-        items = [self.to_json(form, values) for values in loaded]
+        items = [self.to_json(form, values, who) for values in loaded]
         return {"items": items, "total": total, "page": page, "size": size}
 
     # -- writing -------------------------------------------------------------------------------------------------
@@ -185,7 +212,7 @@ class Records:
         values, problems = validate.coerce_submission(form, body, creating=True)
         validate.raise_if(problems)
         record_id = self._save(conn, app, form, values, who, before=None, depth=depth)
-        return self.get_unchecked(conn, app, form, record_id)
+        return self.get_unchecked(conn, app, form, record_id, who)
 
     def create_as_system(self, conn: Connection, app: LiveApp, form_key: str, values: Mapping[str, Any],
                          who: Principal, *, depth: int = 0) -> int:
@@ -195,10 +222,11 @@ class Records:
         validate.raise_if(problems)
         return self._save(conn, app, form, coerced, who, before=None, depth=depth)
 
-    def get_unchecked(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int) -> dict[str, Any]:
+    def get_unchecked(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int,
+                      who: Principal | None = None) -> dict[str, Any]:
         row = self._row(conn, app, form, record_id)
         assert row is not None
-        return self.to_json(form, self.values_of(conn, app, form, row))
+        return self.to_json(form, self.values_of(conn, app, form, row), who)
 
     def update(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, body: Any, who: Principal,
                *, if_match: int | None, depth: int = 0, check_rights: bool = True) -> dict[str, Any]:
@@ -218,7 +246,7 @@ class Records:
         values = {k: v for k, v in before.items() if k not in SYSTEM_FIELDS}
         values.update(submitted)
         self._save(conn, app, form, values, who, before=before, depth=depth, expected_version=row["row_version"])
-        return self.get_unchecked(conn, app, form, record_id)
+        return self.get_unchecked(conn, app, form, record_id, who if check_rights else None)
 
     def delete(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, who: Principal, *,
                if_match: int | None) -> None:
@@ -483,7 +511,25 @@ class Records:
         entries = audit.history(conn, app.key, form.key, record_id)
         if not entries:
             raise NotFound(f"no {form.key} record {record_id}")
+        hidden = self.hidden(form, who)
+        for entry in entries if hidden else ():
+            for key in hidden & set(entry["changes"]):
+                entry["changes"][key] = [mask_value(v) for v in entry["changes"][key]]
         return entries
+
+
+def mask_value(value: Any) -> Any:
+    """``110101199003078515`` → ``110***********8515``: the first 3 and last 4 characters of a long value, only
+    the last 2 of a shorter one; anything that is not text is withheld (None)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return None
+    if len(value) >= 11:
+        return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    if len(value) >= 5:
+        return "*" * (len(value) - 2) + value[-2:]
+    return "*" * len(value)
 
 
 def _json(f: FieldSpec, value: Any) -> Any:
@@ -498,4 +544,4 @@ def _auditable(form: FormSpec, values: Mapping[str, Any] | None) -> dict[str, An
     return {f.key: values.get(f.key) for f in form.data_fields if f.stored or f.type == "subtable"}
 
 
-__all__ = ["Records", "RecordEvent", "make_env", "SYSTEM_FIELDS"]
+__all__ = ["Records", "RecordEvent", "make_env", "mask_value", "SYSTEM_FIELDS"]

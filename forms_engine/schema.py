@@ -50,4 +50,7 @@ def output_schema(form: FormSpec, locale: str = "zh-CN") -> dict[str, Any]:
         "department_id": {"type": ["integer", "null"]},
     }
     props.update({f.key: _field(f, locale) for f in form.data_fields})
+    for key in form.masked:
+        props[key] = {"type": ["string", "null"], "title": props[key].get("title", key),
+                      "description": "masked (e.g. 110***********1234) for roles without the unmask right"}
     return {"type": "object", "title": form.label.get(locale), "properties": props}

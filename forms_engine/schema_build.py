@@ -60,6 +60,9 @@ def build() -> dict[str, Any]:
             "over": {"type": "string", "pattern": "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$",
                      "description": "a sub-table of this form, or form.relation_field for related records"},
             "where": expr,
+            "mask": {"type": "boolean", "description": "Show the value masked (e.g. 110***********1234) to roles "
+                                                       "without the unmask right; such roles cannot filter, sort or "
+                                                       "search by it."},
         },
         "allOf": [
             {"if": {"properties": {"type": {"enum": ["select", "radio", "multi_select", "checkboxes"]}}},
@@ -73,7 +76,8 @@ def build() -> dict[str, Any]:
         ],
     }
     rights = {"type": "object", "additionalProperties": False, "properties": {
-        "create": {"type": "boolean"}, "read": scope, "update": scope, "delete": scope}}
+        "create": {"type": "boolean"}, "read": scope, "update": scope, "delete": scope,
+        "unmask": {"type": "boolean", "description": "See fields marked mask: true in full."}}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://loomwork.dev/schemas/form.json",
@@ -85,6 +89,8 @@ def build() -> dict[str, Any]:
             "key": key, "label": text, "description": text, "icon": {"type": "string"},
             "fields": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/field"}},
             "title_field": key,
+            "audit_reads": {"type": "boolean", "description": "Write every full view of a record to the audit "
+                                                              "trail (who viewed it, when)."},
             "search_fields": {"type": "array", "items": key},
             "list_columns": {"type": "array", "items": key},
             "validations": {"type": "array", "items": {

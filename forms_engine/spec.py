@@ -82,6 +82,8 @@ class FormSpec:
     file: str = ""
     by_key: Mapping[str, FieldSpec] = field(default_factory=dict, repr=False, compare=False)
     compute_order: tuple[str, ...] = ()
+    #: every full read of one record (GET of the record) is written to the audit trail
+    audit_reads: bool = False
 
     def field(self, key: str) -> FieldSpec:
         return self.by_key[key]
@@ -107,3 +109,13 @@ class FormSpec:
                 has(s) for s in f.fields)
 
         return bool(self.validations) or any(has(f) for f in self.fields)
+
+    @cached_property
+    def masked(self) -> frozenset[str]:
+        """Fields shown masked to roles without the ``unmask`` right: marked ``mask: true``, or looking one up."""
+        out = set()
+        for f in self.fields:
+            target = f.extra.get("target_field") if f.type == "lookup" else None
+            if f.extra.get("mask") or (target is not None and target.extra.get("mask")):
+                out.add(f.key)
+        return frozenset(out)

@@ -23,9 +23,22 @@ async def read_json(request: Request) -> Any:
     if raw and "json" not in ctype:
         raise BadRequest("send the body as JSON (Content-Type: application/json)")
     try:
-        return json.loads(raw or b"null", parse_constant=_refuse_constant)
+        value = json.loads(raw or b"null", parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"invalid JSON body: {exc}") from None
+    if b"\\u0000" in raw and _has_nul(value):
+        raise BadRequest("NUL characters (\\u0000) are not allowed in values")
+    return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _refuse_constant(name: str) -> Any:

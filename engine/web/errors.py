@@ -6,6 +6,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import LoomworkError
@@ -20,7 +21,7 @@ def error_body(status: int, code: str, message: str, details: list | None = None
 def install(app: FastAPI) -> None:
     @app.exception_handler(LoomworkError)
     async def _loomwork(request: Request, exc: LoomworkError) -> JSONResponse:
-        if exc.status in (401, 403):
+        if exc.status in (401, 403, 429):
             log.warning("refused %s %s: %s", request.method, request.url.path, exc.message)
         return JSONResponse(exc.to_dict(), status_code=exc.status)
 
@@ -35,6 +36,15 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(exc.status_code, code, str(exc.detail)), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # a client value the database cannot hold (a number past 64 bits, a NUL byte): the client's mistake, not
+        # ours; answered without the database's words
+        log.warning("refused value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse(error_body(400, "bad_request", "a value in the request is out of range or not storable"),
+                            status_code=400)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:

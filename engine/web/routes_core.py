@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from .. import metaschema
 from ..errors import BadRequest, NotFound
-from ..identity import authenticate, create_token, end_session, revoke_token, start_session
+from ..identity import attempt_login, change_password, create_token, end_session, revoke_token, start_session
 from ..permissions import Principal
 from .auth import SESSION_COOKIE, admin_user, csrf_token, current_user, platform_of
 from .body import read_json
@@ -24,8 +24,8 @@ async def login(request: Request) -> JSONResponse:
         raise BadRequest("send {\"username\": ..., \"password\": ...}")
     address = request.client.host if request.client else "?"
     now = platform.clock.now()
-    with platform.db.begin() as conn:
-        user_id = authenticate(conn, body["username"], body["password"], address, now, platform.settings.login_attempts)
+    user_id = attempt_login(platform.db, body["username"], body["password"], address, now,
+                            platform.settings.login_attempts)
     with platform.db.begin() as conn:
         old = request.cookies.get(SESSION_COOKIE)
         if old:
@@ -47,6 +47,20 @@ def logout(request: Request, who: Principal = Depends(current_user)) -> JSONResp
     response = JSONResponse({"ok": True})
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.post("/api/auth/password", tags=["auth"])
+async def new_password(request: Request, who: Principal = Depends(current_user)) -> dict[str, Any]:
+    """Change one's own password (``{"current": ..., "new": ...}``): the password policy applies, and every other
+    session of the user ends."""
+    platform = platform_of(request)
+    body = await read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("current"), str) or not isinstance(body.get("new"), str):
+        raise BadRequest("send {\"current\": ..., \"new\": ...}")
+    with platform.db.begin() as conn:
+        change_password(conn, who.id, body["current"], body["new"],
+                        keep_session=None if who.via_token else request.cookies.get(SESSION_COOKIE))
+    return {"ok": True}
 
 
 @router.get("/api/me", tags=["auth"])
