@@ -4,8 +4,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ..errors import Forbidden, Unauthorized
-from ..identity import authenticate, end_session, start_session
+from ..errors import Forbidden, TooManyRequests, Unauthorized
+from ..identity import attempt_login, end_session, start_session
 from .auth import SESSION_COOKIE, optional_user, platform_of
 from .templating import PageRoute, render, safe_next, t
 
@@ -34,12 +34,11 @@ def build_router() -> APIRouter:
         platform = platform_of(request)
         address = request.client.host if request.client else "?"
         now = platform.clock.now()
-        try:
-            with platform.db.begin() as conn:
-                user_id = authenticate(conn, username, password, address, now, platform.settings.login_attempts)
-        except Unauthorized as exc:
-            key = "too_many_logins" if "too many" in exc.message else "wrong_login"
-            return render(request, "login.html", status=401, title=t(request, "login"), next=target,
+        try:  # attempt_login keeps the failure count of a refused login (throttling)
+            user_id = attempt_login(platform.db, username, password, address, now, platform.settings.login_attempts)
+        except (Unauthorized, TooManyRequests) as exc:
+            key = "too_many_logins" if isinstance(exc, TooManyRequests) else "wrong_login"
+            return render(request, "login.html", status=exc.status, title=t(request, "login"), next=target,
                           error=t(request, key), username=username)
         with platform.db.begin() as conn:
             old = request.cookies.get(SESSION_COOKIE)
