@@ -69,6 +69,10 @@ class AppSettings:
     work_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})
     holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
+    #: demo data: (form, count) in order, the period in days and the random seed
+    demo_rows: tuple[tuple[str, int], ...] = ()
+    demo_days: int = 365
+    demo_seed: int = 0
 
 
 @dataclass(frozen=True)

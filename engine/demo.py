@@ -16,3 +16,6 @@ def load_demo(platform: Any, rows: int | None = None) -> Iterator[str]:
         users = len(live.spec.org.users)
         if users:
             yield f"{live.key}: {users} demo users (password: {live.spec.org.demo_password})"
+        make_demo = platform.services.get("demo_data")  # the forms engine's generator
+        if make_demo is not None:
+            yield from make_demo(platform, live, rows)

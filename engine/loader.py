@@ -188,6 +188,7 @@ def _parse_time(text: str | None, default: time) -> time:
 
 def _app_settings(data: Mapping[str, Any]) -> AppSettings:
     hours = data.get("working_hours") or {}
+    demo = data.get("demo") if isinstance(data.get("demo"), dict) else {}
     days = hours.get("days")
     try:
         holidays = frozenset(date.fromisoformat(d) for d in data.get("holidays", []) if isinstance(d, str))
@@ -207,6 +208,9 @@ def _app_settings(data: Mapping[str, Any]) -> AppSettings:
         work_days=frozenset(WEEKDAYS.index(d) for d in days) if days else frozenset(range(5)),
         holidays=holidays,
         extra_workdays=extra,
+        demo_rows=tuple((str(r.get("form")), int(r.get("count", 0))) for r in demo.get("rows", []) if isinstance(r, dict)),
+        demo_days=int(demo.get("days", 365)),
+        demo_seed=int(demo.get("seed", 0)),
     )
 
 
@@ -271,3 +275,6 @@ def _check_menu(app: AppSpec, doc: Document, problems: Problems) -> None:
             walk(item.items, path + (i, "items"))
 
     walk(app.menu, ("menu",))
+    for i, (form, _count) in enumerate(app.settings.demo_rows):
+        if form not in app.forms:
+            problems.add(doc.error(("demo", "rows", i, "form"), f"unknown form '{form}'", suggest(form, app.forms)))

@@ -473,3 +473,22 @@ def _cmd_fake(args: Any) -> int:
                      progress=lambda n: print(f"{n} records", flush=True) if n % 50_000 == 0 else None)
     print(f"{args.app}.{args.form}: {count} generated records inserted")
     return 0
+
+
+def demo_records(platform: Any, live: Any, rows: int | None) -> Iterator[str]:
+    """Fill an empty app with generated records, as its ``demo`` setting asks (once: a filled app is left alone)."""
+    from sqlalchemy import func, select
+
+    settings = live.spec.settings
+    plan = [(form, rows or count) for form, count in settings.demo_rows]
+    if not plan:
+        return
+    with platform.db.connect() as conn:
+        filled = any(conn.execute(select(func.count()).select_from(live.tables[table_name(live.key, form)])).scalar_one()
+                     for form, _ in plan)
+    if filled:
+        yield f"{live.key}: demo data already there"
+        return
+    for position, (form, count) in enumerate(plan):
+        made = generate(platform, live.key, form, count, seed=settings.demo_seed + position, days=settings.demo_days)
+        yield f"{live.key}: {made} {form} records"

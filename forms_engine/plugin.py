@@ -29,6 +29,13 @@ def register(hooks: Hooks) -> None:
 
         platform.services["records"] = Records(platform)
 
+        def demo_data(platform, live, rows):  # type: ignore[no-untyped-def]
+            from .fake import demo_records
+
+            return demo_records(platform, live, rows)
+
+        platform.services["demo_data"] = demo_data
+
     def routers(platform):  # type: ignore[no-untyped-def]
         from .api import build_router
         from .pages import build_api_router

@@ -131,5 +131,6 @@ def test_fake_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: p
 
     engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("select count(*) from f_purchasing__purchase_request").scalar() == 40
+        # the app's demo setting made 40 at `demo load`; `fake` added 40 more
+        assert conn.exec_driver_sql("select count(*) from f_purchasing__purchase_request").scalar() == 80
     engine.dispose()
