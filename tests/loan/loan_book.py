@@ -45,8 +45,8 @@ def every_form(loan: Loan) -> dict[str, dict[str, Any]]:
     book["loan_product"] = prod = product(loan)
     book["lead"] = lead = loan.create(am, "lead", name="李建国", phone="13800138000", company_name="建国茶庄",
                                       source_channel="referral", referrer="老客户王五", owner_user=loan.user_id(am),
-                                      stage="contacted", intended_amount="800000", loan_purpose="working_capital",
-                                      region="530102", last_contact_on="2026-02-27")
+                                        stage="contacted", intended_amount="800000", loan_purpose="working_capital",
+                                      region="530102", first_contact_on="2026-02-27")
     book["follow_up"] = loan.create(am, "follow_up", lead=lead["id"], channel="visit", contacted_on="2026-03-02",
                                     notes="上门拜访茶庄，了解春茶收购资金需求。", result="documents_requested",
                                     next_follow_up_on="2026-03-09")
@@ -73,7 +73,7 @@ def every_form(loan: Loan) -> dict[str, dict[str, Any]]:
                                     name="李建军", id_card=id_card(date(1980, 3, 3), 17), phone="13900139000",
                                     relationship="relative", annual_income="300000", guarantee_amount="800000")
     # approvals are the flow's work; here the administrator marks the application approved directly
-    app = loan.update("admin_lw", "loan_application", app, stage="approved", approved_amount="800000",
+    app = loan.update("admin_lw", "loan_application", loan.fresh("admin_lw", "loan_application", app), stage="approved", approved_amount="800000",
                       approved_rate="0.085")
     book["loan_application"] = app
     book["contract"] = loan.create(am, "contract", application=app["id"], contract_amount="800000",
@@ -95,8 +95,7 @@ def every_form(loan: Loan) -> dict[str, dict[str, Any]]:
                                             collector=loan.user_id("feng_jun"), contacted_at="2026-03-02T10:00:00+08:00",
                                             result="promise_to_pay", promised_date="2026-03-10",
                                             promised_amount="69775.83", notes="借款人承诺下周一还款。")
-    loan_ = loan.update("wu_fang", "disbursement", loan_, classification="loss", days_past_due=400,
-                        outstanding_principal="735890.84")
+    loan_ = loan.update("wu_fang", "disbursement", loan.fresh("wu_fang", "disbursement", loan_), classification="loss")
     book["disbursement"] = loan_
     book["write_off"] = loan.create("feng_jun", "write_off", disbursement=loan_["id"], outstanding_interest="12000",
                                     write_off_amount="700000", reason="court_terminated",
@@ -105,3 +104,18 @@ def every_form(loan: Loan) -> dict[str, dict[str, Any]]:
     book["rate_exception"] = loan.create(am, "rate_exception", application=app["id"], requested_rate="0.075",
                                          reason="优质老客户，同业报价更低，申请利率优惠。", competitor_offer="0.072")
     return book
+
+
+def approve(loan: Loan, app: dict[str, Any], amount: str | None = None) -> dict[str, Any]:
+    """Mark an application approved as the administrator (the flow's job once flows run on the platform)."""
+    app = loan.fresh("admin_lw", "loan_application", app)
+    return loan.update("admin_lw", "loan_application", app, stage="approved",
+                       approved_amount=amount or app["amount"], approved_rate=app["annual_rate"])
+
+
+def lend(loan: Loan, customer: dict[str, Any], prod: dict[str, Any], amount: str = "100000", serial: int = 1,
+         user: str = "yang_fan", **values: Any) -> dict[str, Any]:
+    """An application approved and paid out: the disbursement record."""
+    app = approve(loan, application(loan, customer, prod, user=user, amount=amount, **values))
+    return loan.create("wu_fang", "disbursement", application=app["id"], customer=customer["id"], amount=amount,
+                       disbursed_on="2026-03-02", payee_account=bank_card(serial), payee_bank="富滇银行")

@@ -77,6 +77,10 @@ class Loan:
         assert response.status_code == 200, f"{form} {record['id']} as {user}: {response.status_code} {response.text}"
         return response.json()
 
+    def fresh(self, user: str, form: str, record: dict[str, Any]) -> dict[str, Any]:
+        """The record as it is now (related records' changes recalculate rollups and bump its row_version)."""
+        return self.get(user, form, record["id"])
+
     def upload(self, user: str, form: str, field: str, name: str = "scan.pdf") -> dict[str, Any]:
         data = png_bytes() if name.endswith(".png") else pdf_bytes(name)
         response = self.api.as_(user).post(f"/api/files?app=loan&form={form}&field={field}",
