@@ -51,6 +51,8 @@ def every_form(loan: Loan) -> dict[str, dict[str, Any]]:
                                     notes="上门拜访茶庄，了解春茶收购资金需求。", result="documents_requested",
                                     next_follow_up_on="2026-03-09")
     book["customer"] = cust = person(loan, source_lead=lead["id"])
+    loan.create(am, "follow_up", customer=cust["id"], channel="phone", contacted_on="2026-03-02",
+                notes="电话确认申请资料清单，客户本周内补齐。", result="documents_requested", next_follow_up_on="2026-03-06")
     book["blacklist_entry"] = loan.create("zhao_min", "blacklist_entry", subject_type="individual", name="赵黑",
                                           id_card=id_card(date(1979, 1, 9), 55), reason="fraud", source="court",
                                           detail="伪造购销合同骗取贷款，已被法院判决。")
@@ -63,7 +65,7 @@ def every_form(loan: Loan) -> dict[str, dict[str, Any]]:
                                         findings="茶庄经营稳定，春茶季资金需求真实，流水与申报一致。", conclusion="recommend",
                                         bureau_report=[loan.upload(am, "due_diligence", "bureau_report", "bureau.pdf")],
                                         site_photos=[loan.upload(am, "due_diligence", "site_photos", "shop.png")])
-    book["collateral"] = loan.create(am, "collateral", application=app["id"], kind="house", description="昆明市五华区住宅",
+    book["collateral"] = loan.create(am, "collateral", application=app["id"], customer=cust["id"], kind="house", description="昆明市五华区住宅",
                                      owner_name="李建国", certificate_no="云(2020)昆明市不动产权第0012345号",
                                      location={"region": "530102", "detail": "翠湖北路1号"}, area="120.50",
                                      valuation="1500000", valuer="云南诚信房地产评估有限公司",
@@ -76,7 +78,7 @@ def every_form(loan: Loan) -> dict[str, dict[str, Any]]:
     app = loan.update("admin_lw", "loan_application", loan.fresh("admin_lw", "loan_application", app), stage="approved", approved_amount="800000",
                       approved_rate="0.085")
     book["loan_application"] = app
-    book["contract"] = loan.create(am, "contract", application=app["id"], contract_amount="800000",
+    book["contract"] = loan.create(am, "contract", application=app["id"], customer=cust["id"], contract_amount="800000",
                                    annual_rate="0.085", term_months=12, repayment_method="equal_instalment",
                                    start_date="2026-03-05", signed_on="2026-03-04", sign_place="昆明分公司",
                                    status="signed")
