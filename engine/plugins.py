@@ -12,6 +12,8 @@ from .kinds import KindRegistry
 
 BUILTIN = (
     "engine.web.portal",
+    "engine.notifications",
+    "engine.scheduler",
     "forms_engine.plugin",
     "rules_engine.plugin",
     "flow_engine.plugin",

@@ -44,6 +44,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_attempts", 10, "Failed logins allowed per username and address in 15 minutes before refusal.", int),
     Setting("cookie_secure", False, "Mark session cookies Secure (set behind TLS).", _bool),
     Setting("page_size_max", 500, "Largest page a list request may ask for.", int),
+    Setting("scheduler_interval", 30.0, "Seconds between runs of the periodic jobs (flow timers, reminders) in each "
+            "server process; 0 turns the background scheduler off (run `loomwork jobs run` from cron instead).", float),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

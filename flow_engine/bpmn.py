@@ -377,3 +377,24 @@ def from_bpmn(xml: str) -> dict[str, Any]:
     out["edges"] = edges
     return out
 
+
+
+# -- diagram data -----------------------------------------------------------------------------------------------------
+def diagram(flow: FlowSpec) -> dict[str, Any]:
+    """The layout of the exported diagram as JSON data for pages: one box per element (flow nodes and the gateways
+    the export adds, each with the ``node`` it belongs to) and the waypoints of every sequence flow."""
+    elements, flows = _bpmn_graph(flow)
+    bounds = _layout(elements, flows)
+    shapes = []
+    for element_id, kind, node in elements:
+        x, y, w, h = bounds[element_id]
+        owner = node.id if node is not None else element_id.removesuffix(BRANCH).removesuffix(MERGE)
+        shapes.append({"id": element_id, "node": owner, "element": kind, "type": node.type if node else "gateway",
+                       "name": node.label if node else "", "x": x, "y": y, "width": w, "height": h})
+    edges = [{"id": f["id"], "source": f["source"], "target": f["target"],
+              "edge": f["edge"].id if f["edge"] is not None else None,
+              "condition": f["edge"].condition if f["edge"] is not None else None,
+              "waypoints": [list(p) for p in _waypoints(bounds[f["source"]], bounds[f["target"]])]} for f in flows]
+    width = max((s["x"] + s["width"] for s in shapes), default=0) + MARGIN
+    height = max((s["y"] + s["height"] for s in shapes), default=0) + MARGIN
+    return {"shapes": shapes, "edges": edges, "width": width, "height": height}

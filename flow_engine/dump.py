@@ -74,6 +74,8 @@ def to_definition(flow: FlowSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"format": FORMAT_VERSION, "key": flow.key, "form": flow.form}
     if flow.label:
         out["label"] = flow.label
+    if flow.start_on != "manual":
+        out["start_on"] = flow.start_on
     out["nodes"] = [node_to_data(n) for n in flow.nodes]
     edges = []
     for edge in flow.edges:

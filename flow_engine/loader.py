@@ -24,7 +24,9 @@ _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 #: Field types an ``{field: ...}`` assignee rule may name (when field types are known).
 PERSON_FIELD_TYPES = frozenset({"user", "users", "department", "departments", "member", "members"})
 
-TOP_KEYS = ("format", "key", "form", "label", "description", "nodes", "edges")
+TOP_KEYS = ("format", "key", "form", "label", "description", "start_on", "nodes", "edges")
+#: When an instance starts by itself: ``manual`` (by the API or an automation) or ``submit`` (a record is created).
+START_ON = ("manual", "submit")
 EDGE_KEYS = ("id", "from", "to", "if", "default", "label")
 _COMMON = ("id", "type", "name", "description")
 _PEOPLE = ("assignees", "if_none")
@@ -98,13 +100,14 @@ class _Loader:
             self.err(("format",), f"unsupported format {fmt!r}", f"this version reads format {FORMAT_VERSION}")
         key = self.text(data, (), "key", required=True)
         form = self.text(data, (), "form", required=True)
+        start_on = self.choice(data, (), "start_on", START_ON, "manual")
         raw_nodes, raw_edges = self.seq(data, "nodes"), self.seq(data, "edges")
         nodes = [n for i, raw in enumerate(raw_nodes) if (n := self.node(raw, ("nodes", i)))]
         edges = [e for i, raw in enumerate(raw_edges) if (e := self.edge(raw, ("edges", i)))]
         complete = len(nodes) == len(raw_nodes) and len(edges) == len(raw_edges)
         joins = check_graph(nodes, edges, self.site, self.broken, complete=complete) if raw_nodes else {}
         return FlowSpec(key=key or "", form=form or "", nodes=tuple(nodes), edges=tuple(edges),
-                        label=str(data.get("label", "") or ""), version=version, file=self.doc.file,
+                        label=str(data.get("label", "") or ""), version=version, file=self.doc.file, start_on=start_on,
                         joins=MappingProxyType(joins))
 
     # -- small readers -------------------------------------------------------------------------------------------

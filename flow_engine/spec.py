@@ -201,6 +201,8 @@ class FlowSpec:
     label: str = ""
     version: str = ""
     file: str = ""
+    #: ``manual`` (started by the API or an automation) or ``submit`` (started when a record of the form is created)
+    start_on: str = "manual"
     joins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     by_id: Mapping[str, NodeSpec] = field(init=False, compare=False, repr=False)
     outgoing: Mapping[str, tuple[EdgeSpec, ...]] = field(init=False, compare=False, repr=False)

@@ -8,6 +8,10 @@ from .app import create_app
 
 
 def app_from_env() -> FastAPI:
+    from ..scheduler import start_background
+
     platform = Platform()
     platform.activate_published()
-    return create_app(platform)
+    app = create_app(platform)
+    app.state.scheduler = start_background(platform)  # one per worker process; jobs claim their work safely
+    return app

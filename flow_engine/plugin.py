@@ -1,0 +1,135 @@
+"""Plugs the flow engine into the platform: the ``flow`` definition kind, the flow service, its routes, the
+flow-timer job, starting flows when records are submitted, and ``loomwork export-bpmn``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from engine.kinds import DefinitionKind
+from engine.metaschema import register_schema_file
+from engine.plugins import Hooks
+
+from .checks import suggest
+
+#: Form field types a flow sees as people (user names) or departments (department keys).
+PEOPLE_TYPES = frozenset({"user", "department"})
+
+
+def flow_fields(form: Any, forms: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """For a form spec: (field key → form field type, for the loader's checks) and the expression scope types
+    (key → rules-engine type, or a nested mapping for a single relation) for conditions."""
+    kinds: dict[str, str] = {}
+    scope: dict[str, Any] = {}
+    for f in form.fields:
+        if f.ftype.layout_only:
+            continue
+        kinds[f.key] = f.type
+        if f.type in PEOPLE_TYPES:
+            scope[f.key] = "list" if f.many else "text"
+        elif f.type == "relation" and not f.many and f.to in forms:
+            target = forms[f.to]
+            scope[f.key] = {t.key: _expr_type(t) for t in target.fields
+                            if not t.ftype.layout_only and t.type not in ("relation", "subtable")}
+        else:
+            scope[f.key] = _expr_type(f)
+    return kinds, scope
+
+
+def _expr_type(f: Any) -> str:
+    if f.type in PEOPLE_TYPES:
+        return "list" if f.many else "text"
+    kind = f.ftype.expr_type
+    if f.type == "formula":
+        kind = str(f.extra.get("result", "number"))
+    return kind if kind in ("text", "number", "integer", "money", "percent", "date", "datetime", "boolean",
+                            "list") else "any"
+
+
+def build_flow(doc: Any, ctx: Any) -> Any:
+    """Build one flow of an app, checked against the app's forms, roles, decision tables and other flows."""
+    from .conditions import default_compiler
+    from .loader import load_flow
+
+    data = doc.data
+    forms = ctx.specs.get("form", {})
+    form_key = data.get("form")
+    fields: dict[str, str] | None = None
+    compiler = None
+    if form_key not in forms:
+        known = set(ctx.raw.get("form", {}))
+        if form_key in known or any(e.file.startswith("forms/") for e in ctx.problems.errors):
+            return None  # the form itself is broken: its own errors are reported
+        ctx.problems.add(doc.error(("form",), f"unknown form '{form_key}'",
+                                   suggest(str(form_key), known) or (f"one of: {', '.join(sorted(known))}" if known
+                                                                     else "add the form under forms/")))
+    else:
+        fields, scope = flow_fields(forms[form_key], forms)
+        compiler = default_compiler(scope)
+    before = len(ctx.problems.errors)
+    flow = load_flow(doc, roles=ctx.roles | {"admin"}, fields=fields, compile_condition=compiler,
+                     problems=ctx.problems)
+    _check_references(doc, ctx)
+    if len(ctx.problems.errors) != before:
+        return None
+    return flow
+
+
+def _check_references(doc: Any, ctx: Any) -> None:
+    """Decision tables named by assignee rules and flows named by subflow nodes exist in the app."""
+    tables = set(ctx.raw.get("decision_table", {}))
+    flows = set(ctx.raw.get("flow", {}))
+    nodes = doc.data.get("nodes")
+    if not isinstance(nodes, list):
+        return
+    for i, node in enumerate(nodes):
+        if not isinstance(node, dict):
+            continue
+        rules = node.get("assignees")
+        for j, rule in enumerate(rules if isinstance(rules, list) else [rules]):
+            if isinstance(rule, dict) and isinstance(rule.get("decision"), str) and rule["decision"] not in tables:
+                path = ("nodes", i, "assignees") + ((j,) if isinstance(rules, list) else ()) + ("decision",)
+                ctx.problems.add(doc.error(path, f"unknown decision table '{rule['decision']}'",
+                                           suggest(rule["decision"], tables)))
+        if node.get("type") == "subflow" and isinstance(node.get("flow"), str):
+            if node["flow"] not in flows:
+                ctx.problems.add(doc.error(("nodes", i, "flow"), f"unknown flow '{node['flow']}'",
+                                           suggest(node["flow"], flows)))
+            elif node["flow"] == doc.data.get("key"):
+                ctx.problems.add(doc.error(("nodes", i, "flow"), "a flow cannot start itself as a subflow"))
+            elif ctx.raw["flow"][node["flow"]].data.get("form") != doc.data.get("form"):
+                other = ctx.raw["flow"][node["flow"]].data.get("form")
+                ctx.problems.add(doc.error(("nodes", i, "flow"), f"subflow '{node['flow']}' belongs to form "
+                                           f"'{other}', not '{doc.data.get('form')}'", "a subflow runs on the same record"))
+
+
+def register(hooks: Hooks) -> None:
+    register_schema_file("flow", Path(__file__).parent / "schemas" / "flow.json")
+    hooks.kinds.register(DefinitionKind(name="flow", folder="flows", schema="flow", build=build_flow, order=40,
+                                        description="An approval flow of a form: nodes, edges, people, time limits."))
+
+    def start(platform: Any) -> None:
+        from .service import FlowService
+
+        platform.services["flows"] = FlowService(platform)
+
+    def routers(platform: Any) -> list[Any]:
+        from .api import build_router
+
+        return [build_router()]
+
+    def on_record(conn: Any, event: Any) -> None:
+        service = event.platform.services.get("flows")
+        if service is not None and event.action == "created":
+            service.on_record_created(conn, event)
+
+    def job(platform: Any) -> int:
+        service = platform.services.get("flows")
+        return service.fire_due_timers() if service is not None else 0
+
+    from .cli import add_commands
+
+    hooks.on_start.append(start)
+    hooks.routers.append(routers)
+    hooks.record_events.append(on_record)
+    hooks.jobs.append(("flow_timers", job))
+    hooks.cli.append(add_commands)

@@ -1,0 +1,257 @@
+"""Persisting flow instances: one step of the pure runtime (old state → new state + effects) becomes rows.
+
+``persist_step`` writes, in the caller's transaction: the instance row (guarded by ``row_version``), the tasks that
+are new or changed, the timers that appeared or went away, insert-only history rows (per node pass, per person's
+task, per action), cc copies and notifications. Nothing here commits; a failure anywhere rolls the whole step back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping, Sequence
+
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
+
+from engine.errors import PreconditionFailed
+
+from .directory import DbDirectory
+from .runtime import timers as state_timers
+from .spec import FlowSpec
+from .state import (OPEN, RUNNING, SYSTEM, Effect, FlowFailed, FlowFinished, InstanceState,
+                    NodeLeft, Notify, TaskClosed, TaskCreated)
+from .tables import history, instances, tasks, timers
+
+#: Task statuses that mean the assignee acted (the "done" inbox).
+ACTED = ("approved", "rejected", "returned", "transferred")
+#: Task status of a cc copy (a notify node's recipients), listed in the "cc" inbox.
+CC = "cc"
+
+
+@dataclass
+class StepInfo:
+    """Who caused a step and what to write besides the state."""
+
+    actor_id: int | None
+    title: str | None
+    app: str
+    form: str
+    record_id: int
+    link: str
+    flow_label: str
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def lock_instance(conn: Connection, instance_id: int) -> Mapping[str, Any] | None:
+    """The instance row, locked for this transaction on PostgreSQL (SQLite's writer lock covers it)."""
+    query = select(instances).where(instances.c.id == instance_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).mappings().first()
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds(), 3)
+
+
+def _trace(flow: FlowSpec, node_id: str, values: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """Why a branch went where it went: each outgoing condition and what it gave (the default when none held)."""
+    outs = flow.out(node_id)
+    if len(outs) < 2 or flow.node(node_id).type == "parallel":
+        return None
+    out = []
+    for edge in outs:
+        if edge.default:
+            out.append({"to": edge.target, "default": True})
+            continue
+        try:
+            result: Any = bool(edge.compiled.evaluate(values)) if edge.compiled is not None else None
+        except Exception as exc:  # noqa: BLE001 - the trace shows the failure; the runtime already acted on it
+            result = f"error: {getattr(exc, 'message', exc)}"
+        out.append({"to": edge.target, "if": edge.condition, "result": result})
+    return out
+
+
+def persist_step(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old: InstanceState, new: InstanceState,
+                 effects: Sequence[Effect], directory: DbDirectory, info: StepInfo, now: datetime,
+                 notifier: Any) -> int:
+    """Write one step; returns the new row_version. Raises ``PreconditionFailed`` if the row changed meanwhile."""
+    instance_id = row["id"]
+    state = new.to_dict()
+    state["values"] = _jsonable(state["values"])
+    position = [a.node for a in new.active]
+    values = {"state": state, "status": new.status, "outcome": new.outcome, "position": position,
+              "error": new.failure.message if new.failure else None, "updated_at": now,
+              "finished_at": new.finished_at, "row_version": row["row_version"] + 1}
+    done = conn.execute(update(instances).where(instances.c.id == instance_id,
+                                                instances.c.row_version == row["row_version"]).values(**values))
+    if done.rowcount != 1:
+        raise PreconditionFailed(f"flow instance {instance_id} was changed meanwhile; reload and try again")
+
+    # people named in this step, resolved to ids at once
+    names: set[str] = set()
+    old_tasks = {t.id: t for t in old.tasks}
+    changed = [t for t in new.tasks if old_tasks.get(t.id) != t]
+    for t in changed:
+        names.update(n for n in (t.assignee, t.acted_by, t.added_by) if n)
+    for e in effects:
+        if isinstance(e, Notify):
+            names.update(e.users)
+    names.update(entry.actor for entry in new.log[len(old.log):])
+    names.discard(SYSTEM)
+    ids = directory.user_ids(names) if names else {}
+
+    _sync_tasks(conn, row, flow, old_tasks, changed, ids, info)
+    _sync_timers(conn, instance_id, old, new)
+    _write_history(conn, row, flow, old, new, effects, ids, info, now)
+    _notify(conn, row, flow, new, effects, ids, info, now, notifier)
+    return int(values["row_version"])
+
+
+def _jsonable(value: Any) -> Any:
+    from engine.audit import jsonable
+
+    return jsonable(value)
+
+
+def _sync_tasks(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old_tasks: Mapping[str, Any],
+                changed: Sequence[Any], ids: Mapping[str, int], info: StepInfo) -> None:
+    fresh = []
+    for t in changed:
+        data = {"node": t.node, "kind": t.kind, "visit": t.visit, "assignee_id": ids.get(t.assignee),
+                "status": t.status, "remind_at": t.remind_at, "due_at": t.escalate_at, "acted_at": t.closed_at,
+                "acted_by": ids.get(t.acted_by) if t.acted_by and t.status in ACTED else None,
+                "added_by": ids.get(t.added_by) if t.added_by else None, "reason": t.reason}
+        if t.id in old_tasks:
+            conn.execute(update(tasks).where(tasks.c.instance_id == row["id"], tasks.c.task_key == t.id)
+                         .values(**data))
+        else:
+            fresh.append(data | {"instance_id": row["id"], "task_key": t.id, "app": row["app"], "flow": row["flow"],
+                                 "node_name": flow.node(t.node).label, "title": info.title, "created_at": t.created_at})
+    if fresh:
+        conn.execute(insert(tasks), fresh)
+
+
+def _timer_set(state: InstanceState) -> set[tuple[str, str, datetime]]:
+    if state.status != RUNNING:
+        return set()
+    return {(task, kind, when) for when, task, kind in state_timers(state)}
+
+
+def _sync_timers(conn: Connection, instance_id: int, old: InstanceState, new: InstanceState) -> None:
+    before, after = _timer_set(old), _timer_set(new)
+    gone = [(t, k) for t, k, _ in before - after]
+    if gone:
+        conn.execute(delete(timers).where(timers.c.instance_id == instance_id,
+                                          tuple_(timers.c.task_key, timers.c.kind).in_(gone)))
+    added = after - before
+    if added:
+        conn.execute(insert(timers), [{"instance_id": instance_id, "task_key": t, "kind": k, "due_at": when,
+                                       "attempts": 0} for t, k, when in sorted(added, key=lambda x: x[2])])
+
+
+def _write_history(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old: InstanceState, new: InstanceState,
+                   effects: Sequence[Effect], ids: Mapping[str, int], info: StepInfo, now: datetime) -> None:
+    base = {"instance_id": row["id"], "app": row["app"], "flow": row["flow"], "form": row["form"],
+            "record_id": row["record_id"]}
+    empty = {"node": None, "node_name": None, "visit": None, "task_key": None, "user_id": None, "actor": None,
+             "entered_at": None, "left_at": None, "duration_s": None, "comment": None, "detail": None}
+    rows: list[dict[str, Any]] = []
+    visits = {(v.node, v.visit): v for v in new.visits}
+    for e in effects:
+        if isinstance(e, NodeLeft):
+            visit = visits.get((e.node, e.visit))
+            entered = visit.entered_at if visit else None
+            trace = _trace(flow, e.node, new.values) if e.result not in ("rejected", "returned") else None
+            rows.append(base | empty | {"kind": "node", "node": e.node, "node_name": flow.node(e.node).label,
+                                        "visit": e.visit, "action": e.result, "entered_at": entered, "left_at": e.at,
+                                        "duration_s": _seconds(entered, e.at),
+                                        "detail": {"branches": trace} if trace else None, "at": e.at})
+        elif isinstance(e, TaskClosed):
+            t = e.task
+            rows.append(base | empty | {"kind": "task", "node": t.node, "node_name": flow.node(t.node).label,
+                                        "visit": t.visit, "task_key": t.id, "user_id": ids.get(t.assignee),
+                                        "actor": t.acted_by or None, "action": t.status, "entered_at": t.created_at,
+                                        "left_at": t.closed_at, "duration_s": _seconds(t.created_at, t.closed_at),
+                                        "comment": t.reason, "at": t.closed_at or now})
+        elif isinstance(e, FlowFailed):
+            rows.append(base | empty | {"kind": "action", "node": e.node, "node_name": flow.node(e.node).label,
+                                        "action": "error", "comment": e.message, "at": e.at})
+        elif isinstance(e, FlowFinished):
+            rows.append(base | empty | {"kind": "action", "action": "finish", "detail": {"outcome": e.outcome},
+                                        "at": e.at})
+    for entry in new.log[len(old.log):]:
+        detail = dict(entry.detail)
+        comment = detail.get("reason") or detail.get("comment") or detail.get("text")
+        rows.append(base | empty | {"kind": "action", "node": entry.node,
+                                    "node_name": flow.node(entry.node).label if entry.node in flow.by_id else None,
+                                    "task_key": entry.task, "user_id": ids.get(entry.actor), "actor": entry.actor,
+                                    "action": entry.action[:32], "comment": comment,
+                                    "detail": _jsonable(detail) or None, "at": entry.at})
+    for note in info.notes:
+        rows.append(base | empty | {"at": now} | note)
+    if rows:
+        conn.execute(insert(history), rows)
+
+
+def _notify(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, new: InstanceState, effects: Sequence[Effect],
+            ids: Mapping[str, int], info: StepInfo, now: datetime, notifier: Any) -> None:
+    messages: list[dict[str, Any]] = []
+    cc_rows: list[dict[str, Any]] = []
+    subject = info.title or f"{info.form} #{info.record_id}"
+    for e in effects:
+        if isinstance(e, TaskCreated) and e.task.status == OPEN and e.task.kind != "subflow":
+            user = ids.get(e.task.assignee)
+            if user:
+                node = flow.node(e.task.node).label
+                what = "resubmit" if e.task.kind == "resubmit" else "task"
+                messages.append({"user_id": user, "kind": what, "title": f"{info.flow_label} · {node}: {subject}",
+                                 "link": info.link})
+        elif isinstance(e, Notify):
+            node = flow.node(e.node).label if e.node in flow.by_id else None
+            for name in e.users:
+                user = ids.get(name)
+                if not user:
+                    continue
+                title = {"cc": f"{info.flow_label} (cc): {subject}",
+                         "reminder": f"Reminder · {node}: {subject}",
+                         "escalation": f"Overdue · {node}: {subject}",
+                         "returned": f"Returned to you · {node}: {subject}",
+                         "finished": f"{info.flow_label} {new.outcome or 'finished'}: {subject}"}.get(
+                    e.kind, f"{info.flow_label}: {subject}")
+                messages.append({"user_id": user, "kind": e.kind, "title": title, "link": info.link})
+                if e.kind == "cc":
+                    index = next((i for i, n in enumerate(flow.nodes) if n.id == e.node), 0)
+                    visit = sum(1 for v in new.visits if v.node == e.node)
+                    cc_rows.append({"instance_id": row["id"], "task_key": f"cc{index}.{visit}.{user}",
+                                    "app": row["app"], "flow": row["flow"], "node": e.node or "",
+                                    "node_name": node or "", "title": info.title, "kind": CC, "visit": 1,
+                                    "assignee_id": user, "status": CC, "created_at": now})
+    if cc_rows:
+        existing = {r.task_key for r in conn.execute(select(tasks.c.task_key).where(
+            tasks.c.instance_id == row["id"], tasks.c.task_key.in_([c["task_key"] for c in cc_rows])))}
+        cc_rows = [c for c in cc_rows if c["task_key"] not in existing]
+        if cc_rows:
+            conn.execute(insert(tasks), cc_rows)
+    if messages and notifier is not None:
+        notifier.send_many(conn, [m | {"app": row["app"], "created_at": now} for m in messages])
+
+
+def due_timers(conn: Connection, now: datetime, lease_until: datetime, limit: int) -> list[Mapping[str, Any]]:
+    """Due timers not claimed by a live worker, locked (SKIP LOCKED) on PostgreSQL so workers never share one."""
+    query = (select(timers).where(timers.c.due_at <= now,
+                                  (timers.c.claimed_at.is_(None)) | (timers.c.claimed_at < lease_until))
+             .order_by(timers.c.due_at, timers.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query).mappings().all())
+
+
+def page_filter(column_time: Any, column_id: Any, cursor: tuple[datetime, int] | None) -> Any:
+    """Keyset paging, newest first: rows strictly after the cursor (time, id)."""
+    if cursor is None:
+        return None
+    return tuple_(column_time, column_id) < tuple_(cursor[0], cursor[1])
+
+
