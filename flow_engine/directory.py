@@ -46,6 +46,7 @@ class DbDirectory:
 
     def user_ids(self, usernames: Iterable[str]) -> dict[str, int]:
         """Ids of the given usernames (unknown ones left out), in one query for those not yet known."""
+        usernames = list(usernames)
         wanted = [u for u in dict.fromkeys(usernames) if u not in self._ids]
         if wanted:
             for u in wanted:
@@ -59,6 +60,7 @@ class DbDirectory:
         return self._names.get(user_id)
 
     def usernames(self, ids: Iterable[int]) -> dict[int, str]:
+        ids = list(ids)
         wanted = [i for i in dict.fromkeys(ids) if i not in self._names]
         if wanted:
             self._load_users(users.c.id.in_(wanted))

@@ -526,8 +526,11 @@ class FlowService:
         row = conn.execute(select(instances.c.status, instances.c.outcome, instances.c.position, instances.c.error,
                                   instances.c.row_version).where(instances.c.id == instance_id)).first()
         assert row is not None
+        open_tasks = [{"id": t.id, "node": t.node, "assignee_id": t.assignee_id} for t in conn.execute(
+            select(tasks.c.id, tasks.c.node, tasks.c.assignee_id).where(
+                tasks.c.instance_id == instance_id, tasks.c.status == OPEN).order_by(tasks.c.id))]
         return {"status": row.status, "outcome": row.outcome, "position": row.position, "error": row.error,
-                "row_version": row.row_version}
+                "row_version": row.row_version, "open_tasks": open_tasks}
 
     # -- delegations ------------------------------------------------------------------------------------------------------
     def delegate_while_away(self, conn: Connection, who: Principal, to: Any, starts_at: datetime,
