@@ -216,7 +216,7 @@ def _notify(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, new: Insta
                     continue
                 title = {"cc": f"{info.flow_label} (cc): {subject}",
                          "reminder": f"Reminder · {node}: {subject}",
-                         "escalation": f"Overdue · {node}: {subject}",
+                         "escalation": f"Past its time limit · {node}: {subject}",
                          "returned": f"Returned to you · {node}: {subject}",
                          "finished": f"{info.flow_label} {new.outcome or 'finished'}: {subject}"}.get(
                     e.kind, f"{info.flow_label}: {subject}")
