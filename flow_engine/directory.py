@@ -8,19 +8,32 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from engine.tables import departments, user_roles, users
 
 #: The role whose members get a node's tasks under ``if_none: admin`` (plus every user marked admin).
 ADMIN_ROLE = "admin"
 
+_PERSON = (users.c.id, users.c.username, users.c.department_id)
+_ACTIVE = users.c.is_active.is_(True)
+_BY_NAME = select(*_PERSON).where(users.c.username == bindparam("b_name"), _ACTIVE)
+_BY_NAMES = select(*_PERSON).where(users.c.username.in_(bindparam("b_names", expanding=True)), _ACTIVE)
+_BY_ID = select(*_PERSON).where(users.c.id == bindparam("b_id"), _ACTIVE)
+_BY_IDS = select(*_PERSON).where(users.c.id.in_(bindparam("b_ids", expanding=True)), _ACTIVE)
+_IN_ROLE = (select(*_PERSON).join(user_roles, user_roles.c.user_id == users.c.id)
+            .where(user_roles.c.role_key == bindparam("b_role"), _ACTIVE).order_by(users.c.id))
+_ADMINS = select(*_PERSON).where(users.c.is_admin.is_(True), _ACTIVE).order_by(users.c.id)
+_IN_DEPARTMENT = select(*_PERSON).where(users.c.department_id == bindparam("b_dept"), _ACTIVE)
+_DEPARTMENTS = select(departments.c.id, departments.c.key, departments.c.parent_id, departments.c.manager_id)
+
 
 class DbDirectory:
     """A ``flow_engine.Directory`` over the platform's org tables, for one connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, names: dict[str, int] | None = None) -> None:
         self.conn = conn
+        self._known = names if names is not None else {}  # username → id, shared between steps
         self._ids: dict[str, int | None] = {}
         self._names: dict[int, str] = {}
         self._dept_of: dict[str, int | None] = {}
@@ -28,10 +41,10 @@ class DbDirectory:
         self._depts: dict[int, Any] | None = None
 
     # -- names and ids ----------------------------------------------------------------------------------------------
-    def _load_users(self, cond: Any) -> list[Any]:
-        rows = self.conn.execute(select(users.c.id, users.c.username, users.c.department_id)
-                                 .where(cond, users.c.is_active.is_(True))).all()
+    def _load_users(self, query: Any, params: dict[str, Any]) -> list[Any]:
+        rows = self.conn.execute(query, params).all()
         for r in rows:
+            self._known[r.username] = r.id
             self._ids[r.username] = r.id
             self._names[r.id] = r.username
             self._dept_of[r.username] = r.department_id
@@ -41,7 +54,7 @@ class DbDirectory:
         """The id of an active user, or None."""
         if username not in self._ids:
             self._ids[username] = None
-            self._load_users(users.c.username == username)
+            self._load_users(_BY_NAME, {"b_name": username})
         return self._ids[username]
 
     def user_ids(self, usernames: Iterable[str]) -> dict[str, int]:
@@ -51,19 +64,28 @@ class DbDirectory:
         if wanted:
             for u in wanted:
                 self._ids[u] = None
-            self._load_users(users.c.username.in_(wanted))
+            self._load_users(_BY_NAMES, {"b_names": wanted})
         return {u: i for u in usernames if (i := self._ids.get(u)) is not None}
+
+    def ids_of(self, usernames: Iterable[str]) -> dict[str, int]:
+        """Ids of usernames for storing (tasks, history): from the shared cache, active or not."""
+        usernames = list(usernames)
+        missing = [u for u in usernames if u not in self._known]
+        if missing:
+            for name, found in self.user_ids(missing).items():
+                self._known[name] = found
+        return {u: self._known[u] for u in usernames if u in self._known}
 
     def username(self, user_id: int) -> str | None:
         if user_id not in self._names:
-            self._load_users(users.c.id == user_id)
+            self._load_users(_BY_ID, {"b_id": user_id})
         return self._names.get(user_id)
 
     def usernames(self, ids: Iterable[int]) -> dict[int, str]:
         ids = list(ids)
         wanted = [i for i in dict.fromkeys(ids) if i not in self._names]
         if wanted:
-            self._load_users(users.c.id.in_(wanted))
+            self._load_users(_BY_IDS, {"b_ids": wanted})
         return {i: self._names[i] for i in ids if i in self._names}
 
     def department_key(self, dept_id: int | None) -> str | None:
@@ -74,25 +96,19 @@ class DbDirectory:
 
     def _departments(self) -> dict[int, Any]:
         if self._depts is None:
-            self._depts = {r.id: r for r in self.conn.execute(
-                select(departments.c.id, departments.c.key, departments.c.parent_id, departments.c.manager_id))}
+            self._depts = {r.id: r for r in self.conn.execute(_DEPARTMENTS)}
         return self._depts
 
     # -- the Directory protocol ---------------------------------------------------------------------------------------
     def users_with_role(self, role: str) -> Sequence[str]:
         if role not in self._roles:
-            query = (select(users.c.id, users.c.username, users.c.department_id)
-                     .join(user_roles, user_roles.c.user_id == users.c.id)
-                     .where(user_roles.c.role_key == role, users.c.is_active.is_(True)).order_by(users.c.id))
-            rows = list(self.conn.execute(query).all())
+            rows = list(self.conn.execute(_IN_ROLE, {"b_role": role}).all())
             if role == ADMIN_ROLE:
                 seen = {r.id for r in rows}
-                rows += [r for r in self.conn.execute(
-                    select(users.c.id, users.c.username, users.c.department_id)
-                    .where(users.c.is_admin.is_(True), users.c.is_active.is_(True)).order_by(users.c.id))
-                    if r.id not in seen]
+                rows += [r for r in self.conn.execute(_ADMINS) if r.id not in seen]
             for r in rows:
                 self._ids[r.username] = r.id
+                self._known[r.username] = r.id
                 self._names[r.id] = r.username
                 self._dept_of[r.username] = r.department_id
             self._roles[role] = [r.username for r in rows]
@@ -102,7 +118,7 @@ class DbDirectory:
         dept = next((d.id for d in self._departments().values() if d.key == department), None)
         if dept is None:
             return []
-        return [r.username for r in self._load_users(users.c.department_id == dept)]
+        return [r.username for r in self._load_users(_IN_DEPARTMENT, {"b_dept": dept})]
 
     def department_of(self, user: str) -> str | None:
         if user not in self._dept_of:

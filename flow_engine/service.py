@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from engine import audit
 from engine.appspec import AppSpec
@@ -35,8 +35,8 @@ from .errors import FieldNotEditable, InvalidPayload, TaskNotFound, UnknownActio
 from .spec import FlowSpec
 from .state import (ERROR, FINISHED, OPEN, RUNNING, SYSTEM, Effect, FlowFailed, FlowFinished, InstanceState,
                     NodeEntered, NodeLeft, RunActions, StartSubflow)
-from .store import StepInfo, due_timers, lock_instance, persist_step
-from .tables import delegations, instances, tasks, timers
+from .store import OPEN_TASKS, TASK_BY_ID, StepInfo, due_timers, lock_instance, persist_step
+from .tables import delegations, instances, timers
 
 log = logging.getLogger("loomwork.flows")
 
@@ -48,6 +48,11 @@ TIMER_LEASE = timedelta(minutes=5)
 TIMER_ATTEMPTS = 5
 #: Most pinned versions kept loaded.
 VERSION_CACHE = 32
+
+_DELEGATED = (select(delegations.c.user_id, delegations.c.delegate_id)
+              .where(delegations.c.user_id.in_(bindparam("b_ids", expanding=True)),
+                     delegations.c.starts_at <= bindparam("b_now"), delegations.c.ends_at > bindparam("b_now"),
+                     delegations.c.revoked_at.is_(None)).order_by(delegations.c.id))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +72,9 @@ class FlowService:
         self._versions: OrderedDict[tuple[str, int], AppSpec] = OrderedDict()
         self._pinned: dict[tuple[str, int, str], Pinned] = {}
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self._by_id: dict[Any, Any] = {}
+        #: username ↔ id, shared by every step's directory (ids and usernames never change)
+        self.names: dict[str, int] = {}
 
     # -- definitions ---------------------------------------------------------------------------------------------------
     def flow(self, app_key: str, flow_key: str) -> FlowSpec:
@@ -140,7 +148,10 @@ class FlowService:
 
     def _record_row(self, conn: Connection, live: Any, form: Any, record_id: int) -> Mapping[str, Any]:
         table = self._records().table(live, form)
-        row = conn.execute(select(table).where(table.c.id == record_id)).mappings().first()
+        query = self._by_id.get(table)
+        if query is None:
+            query = self._by_id[table] = select(table).where(table.c.id == bindparam("b_id"))
+        row = conn.execute(query, {"b_id": record_id}).mappings().first()
         if row is None:
             raise NotFound(f"no {form.key} record {record_id}")
         return row
@@ -197,7 +208,7 @@ class FlowService:
                            details=[{"instance": busy.id}])
         pinned = self.pinned(app_key, live.version, flow_key)
         now = self._now(pinned)
-        directory = DbDirectory(conn)
+        directory = DbDirectory(conn, self.names)
         actor = self._actor(who)
         title = self._title(form, row)
         empty = InstanceState("", flow.key, flow.version, actor, RUNNING, {}, now)
@@ -212,9 +223,9 @@ class FlowService:
                                        calendar=pinned.calendar, decide=self._decide(pinned))
         inst = conn.execute(select(instances).where(instances.c.id == instance_id)).mappings().one()
         self._emit(conn, inst, "started", flow.start.id, None, who.id or None, now)
-        self._commit(conn, inst, pinned, dataclasses.replace(empty, id=str(instance_id)), state, effects, directory,
-                     who, now, action="start")
-        return {"id": int(instance_id), "status": self._status(conn, instance_id)}
+        status = self._commit(conn, inst, pinned, dataclasses.replace(empty, id=str(instance_id)), state, effects,
+                              directory, who, now, action="start")
+        return {"id": int(instance_id), "status": status}
 
     def on_record_created(self, conn: Connection, event: Any) -> None:
         """Start every flow of the form marked ``start_on: submit`` (in the record's transaction)."""
@@ -229,7 +240,7 @@ class FlowService:
         payload = dict(payload or {})
         if action not in TASK_ACTIONS:
             raise UnknownAction(f"unknown action '{action}'", details=[{"allowed": list(TASK_ACTIONS)}])
-        task = conn.execute(select(tasks).where(tasks.c.id == task_id)).mappings().first()
+        task = conn.execute(TASK_BY_ID, {"b_id": task_id}).mappings().first()
         if task is None or task["kind"] == "cc":
             raise TaskNotFound(f"no task {task_id}")
         inst = lock_instance(conn, task["instance_id"])
@@ -243,7 +254,7 @@ class FlowService:
         live = self.platform.app(inst["app"])
         form = live.spec.forms[pinned.flow.form]
         now = self._now(pinned)
-        directory = DbDirectory(conn)
+        directory = DbDirectory(conn, self.names)
         actor = self._actor(who)
         old = InstanceState.from_dict(inst["state"])
         if action == "delegate":
@@ -264,11 +275,10 @@ class FlowService:
             payload["values"] = {k: values.get(k) for k in changes}
         state, effects = runtime.act(pinned.flow, old, task["task_key"], actor, action, now, payload,
                                      directory=directory, calendar=pinned.calendar, decide=self._decide(pinned))
-        self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action=action,
-                     task_key=task["task_key"], extra={k: payload[k] for k in ("reason", "to", "users", "position")
-                                                       if k in payload})
-        return {"task": int(task_id), "instance": inst["id"], "action": action,
-                "status": self._status(conn, inst["id"])}
+        status = self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action=action,
+                              task_key=task["task_key"],
+                              extra={k: payload[k] for k in ("reason", "to", "users", "position") if k in payload})
+        return {"task": int(task_id), "instance": inst["id"], "action": action, "status": status}
 
     def _apply_changes(self, conn: Connection, live: Any, form: Any, flow: FlowSpec, task: Any, who: Principal,
                        actor: str, changes: Any, row: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -311,8 +321,8 @@ class FlowService:
         payload = {"reason": reason} if reason else {}
         state, effects = runtime.act(pinned.flow, old, None, self._actor(who), "withdraw", now, payload,
                                      directory=directory, calendar=pinned.calendar, decide=self._decide(pinned))
-        self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action="withdraw")
-        return {"instance": instance_id, "status": self._status(conn, instance_id)}
+        status = self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action="withdraw")
+        return {"instance": instance_id, "status": status}
 
     def comment(self, conn: Connection, instance_id: int, who: Principal, text: str,
                 attachments: list[Any] | None = None) -> dict[str, Any]:
@@ -327,8 +337,8 @@ class FlowService:
             raise InvalidPayload("this instance has no task to comment on yet")
         state, effects = runtime.act(pinned.flow, old, task.id, actor, "comment", now,
                                      {"text": text, "attachments": attachments or []}, directory=directory)
-        self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action="comment")
-        return {"instance": instance_id, "status": self._status(conn, instance_id)}
+        status = self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action="comment")
+        return {"instance": instance_id, "status": status}
 
     def retry(self, conn: Connection, instance_id: int, who: Principal) -> dict[str, Any]:
         """An admin redoes the step that stopped an instance in its error state, on the record as it is now."""
@@ -337,8 +347,8 @@ class FlowService:
         inst, pinned, old, directory, now = self._load(conn, instance_id)
         state, effects = runtime.retry(pinned.flow, old, self._actor(who), directory, now, calendar=pinned.calendar,
                                        decide=self._decide(pinned))
-        self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action="retry")
-        return {"instance": instance_id, "status": self._status(conn, instance_id)}
+        status = self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action="retry")
+        return {"instance": instance_id, "status": status}
 
     def batch(self, conn: Connection, task_ids: list[int], who: Principal, action: str = "approve",
               payload: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -359,7 +369,7 @@ class FlowService:
         pinned = self.pinned(inst["app"], inst["app_version"], inst["flow"], inst["flow_hash"])
         live = self.platform.app(inst["app"])
         form = live.spec.forms[pinned.flow.form]
-        directory = DbDirectory(conn)
+        directory = DbDirectory(conn, self.names)
         row = self._record_row(conn, live, form, inst["record_id"])
         old = InstanceState.from_dict(inst["state"])
         old = dataclasses.replace(old, values=self._values(conn, live, form, row, pinned, directory))
@@ -419,15 +429,16 @@ class FlowService:
 
     def _commit(self, conn: Connection, inst: Mapping[str, Any], pinned: Pinned, old: InstanceState,
                 new: InstanceState, effects: list[Effect], directory: DbDirectory, who: Principal, now: datetime, *,
-                action: str, task_key: str | None = None, extra: Mapping[str, Any] | None = None) -> None:
+                action: str, task_key: str | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Persist a step with everything that goes with it; returns the instance's status afterwards."""
         new, effects = self._delegate(conn, pinned, old, new, list(effects), directory, now)
         flow = pinned.flow
         info = StepInfo(actor_id=who.id or None, title=inst["title"], app=inst["app"], form=inst["form"],
                         record_id=inst["record_id"], link=f"/api/flows/instances/{inst['id']}",
                         flow_label=flow.label or flow.key)
         followups = self._side_effects(conn, inst, pinned, effects, who, info)
-        persist_step(conn, inst, flow, old, new, effects, directory, info, now,
-                     self.platform.services.get("notifications"))
+        version = persist_step(conn, inst, flow, old, new, effects, directory, info, now,
+                               self.platform.services.get("notifications"))
         audit.record(conn, at=now, user_id=who.id or None, app=inst["app"], form=inst["form"],
                      record_id=inst["record_id"], action=f"flow_{action}"[:32], def_version=inst["app_version"],
                      extra={"instance": inst["id"], "flow": inst["flow"], "task": task_key, "status": new.status,
@@ -445,6 +456,11 @@ class FlowService:
             followups.append(lambda: self._complete_parent(conn, inst, new))
         for step in followups:
             step()
+        open_tasks = [{"id": t.id, "node": t.node, "assignee_id": t.assignee_id}
+                      for t in conn.execute(OPEN_TASKS, {"b_id": inst["id"]})]
+        return {"status": new.status, "outcome": new.outcome, "position": [a.node for a in new.active],
+                "error": new.failure.message if new.failure else None, "row_version": version,
+                "open_tasks": open_tasks}
 
     def _delegate(self, conn: Connection, pinned: Pinned, old: InstanceState, new: InstanceState,
                   effects: list[Effect], directory: DbDirectory, now: datetime) -> tuple[InstanceState, list[Effect]]:
@@ -456,9 +472,7 @@ class FlowService:
         ids = directory.user_ids(t.assignee for t in fresh)
         if not ids:
             return new, effects
-        rows = conn.execute(select(delegations.c.user_id, delegations.c.delegate_id).where(
-            delegations.c.user_id.in_(list(ids.values())), delegations.c.starts_at <= now,
-            delegations.c.ends_at > now, delegations.c.revoked_at.is_(None)).order_by(delegations.c.id)).all()
+        rows = conn.execute(_DELEGATED, {"b_ids": list(ids.values()), "b_now": now}).all()
         if not rows:
             return new, effects
         to = {r.user_id: r.delegate_id for r in rows}
@@ -522,16 +536,6 @@ class FlowService:
         for handler in handlers:
             handler(conn, event)
 
-    def _status(self, conn: Connection, instance_id: int) -> dict[str, Any]:
-        row = conn.execute(select(instances.c.status, instances.c.outcome, instances.c.position, instances.c.error,
-                                  instances.c.row_version).where(instances.c.id == instance_id)).first()
-        assert row is not None
-        open_tasks = [{"id": t.id, "node": t.node, "assignee_id": t.assignee_id} for t in conn.execute(
-            select(tasks.c.id, tasks.c.node, tasks.c.assignee_id).where(
-                tasks.c.instance_id == instance_id, tasks.c.status == OPEN).order_by(tasks.c.id))]
-        return {"status": row.status, "outcome": row.outcome, "position": row.position, "error": row.error,
-                "row_version": row.row_version, "open_tasks": open_tasks}
-
     # -- delegations ------------------------------------------------------------------------------------------------------
     def delegate_while_away(self, conn: Connection, who: Principal, to: Any, starts_at: datetime,
                             ends_at: datetime) -> dict[str, Any]:
@@ -539,7 +543,7 @@ class FlowService:
         if ends_at <= starts_at:
             raise InvalidPayload("ends_at must be after starts_at",
                                  details=[{"field": "ends_at", "message": "must be after starts_at"}])
-        directory = DbDirectory(conn)
+        directory = DbDirectory(conn, self.names)
         name = self._people(directory, to, "to")
         delegate_id = directory.user_id(name)
         if delegate_id == who.id:
@@ -565,7 +569,7 @@ class FlowService:
         flow = self.flow(app_key, flow_key)
         pinned = self.pinned(app_key, live.version, flow_key)
         form = live.spec.forms[flow.form]
-        directory = DbDirectory(conn)
+        directory = DbDirectory(conn, self.names)
         sample = self._sample(conn, live, form, values, pinned, directory)
         sim = runtime.simulate(flow, sample, directory, initiator=self._actor(who), now=self._now(pinned),
                                decide=self._decide(pinned))

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
 from engine.errors import PreconditionFailed
 
 from .directory import DbDirectory
 from .runtime import timers as state_timers
 from .spec import FlowSpec
-from .state import (OPEN, RUNNING, SYSTEM, Effect, FlowFailed, FlowFinished, InstanceState,
+from .state import (OPEN, RUNNING, STATE_FORMAT, SYSTEM, Effect, FlowFailed, FlowFinished, InstanceState,
                     NodeLeft, Notify, TaskClosed, TaskCreated)
 from .tables import history, instances, tasks, timers
 
@@ -41,12 +41,58 @@ class StepInfo:
     notes: list[dict[str, Any]] = field(default_factory=list)
 
 
+# prebuilt statements: executing them costs no statement building or cache-key generation
+_INSTANCE = select(instances).where(instances.c.id == bindparam("b_id"))
+_INSTANCE_LOCKED = _INSTANCE.with_for_update()
+_UPDATE_INSTANCE = (update(instances).where(instances.c.id == bindparam("b_id"),
+                                            instances.c.row_version == bindparam("b_version"))
+                    .values(state=bindparam("b_state"), status=bindparam("b_status"), outcome=bindparam("b_outcome"),
+                            position=bindparam("b_position"), error=bindparam("b_error"),
+                            updated_at=bindparam("b_updated"), finished_at=bindparam("b_finished"),
+                            row_version=bindparam("b_next")))
+_TASK_COLUMNS = ("node", "kind", "visit", "assignee_id", "status", "remind_at", "due_at", "acted_at", "acted_by",
+                 "added_by", "reason")
+_UPDATE_TASK = (update(tasks).where(tasks.c.instance_id == bindparam("b_instance"),
+                                    tasks.c.task_key == bindparam("b_key"))
+                .values(**{c: bindparam("b_" + c) for c in _TASK_COLUMNS}))
+_INSERT_TASK = insert(tasks)
+_INSERT_HISTORY = insert(history)
+_INSERT_TIMER = insert(timers)
+_DELETE_TIMER = delete(timers).where(timers.c.instance_id == bindparam("b_instance"),
+                                     timers.c.task_key == bindparam("b_key"), timers.c.kind == bindparam("b_kind"))
+TASK_BY_ID = select(tasks).where(tasks.c.id == bindparam("b_id"))
+OPEN_TASKS = (select(tasks.c.id, tasks.c.node, tasks.c.assignee_id)
+              .where(tasks.c.instance_id == bindparam("b_id"), tasks.c.status == OPEN).order_by(tasks.c.id))
+
+
 def lock_instance(conn: Connection, instance_id: int) -> Mapping[str, Any] | None:
     """The instance row, locked for this transaction on PostgreSQL (SQLite's writer lock covers it)."""
-    query = select(instances).where(instances.c.id == instance_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return conn.execute(query).mappings().first()
+    query = _INSTANCE_LOCKED if conn.dialect.name == "postgresql" else _INSTANCE
+    return conn.execute(query, {"b_id": instance_id}).mappings().first()
+
+
+def _plain(record: Any) -> dict[str, Any]:
+    out = {}
+    for key, value in record.__dict__.items():
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Mapping):
+            value = _jsonable(value)
+        out[key] = value
+    return out
+
+
+def dump_state(state: InstanceState) -> dict[str, Any]:
+    """``state.to_dict()`` with JSON-safe record values, built without the generic walk (it runs at every step)."""
+    return {"format": STATE_FORMAT, "id": state.id, "flow": state.flow, "version": state.version,
+            "initiator": state.initiator, "status": state.status, "values": _jsonable(state.values),
+            "started_at": state.started_at.isoformat(), "tasks": [_plain(t) for t in state.tasks],
+            "active": [_plain(a) for a in state.active], "arrivals": dict(state.arrivals),
+            "visits": [_plain(v) for v in state.visits], "log": [_plain(e) for e in state.log],
+            "outcome": state.outcome, "finished_at": state.finished_at.isoformat() if state.finished_at else None,
+            "failure": _plain(state.failure) if state.failure else None, "acted": state.acted, "seq": state.seq}
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -78,14 +124,12 @@ def persist_step(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old: 
                  notifier: Any) -> int:
     """Write one step; returns the new row_version. Raises ``PreconditionFailed`` if the row changed meanwhile."""
     instance_id = row["id"]
-    state = new.to_dict()
-    state["values"] = _jsonable(state["values"])
     position = [a.node for a in new.active]
-    values = {"state": state, "status": new.status, "outcome": new.outcome, "position": position,
-              "error": new.failure.message if new.failure else None, "updated_at": now,
-              "finished_at": new.finished_at, "row_version": row["row_version"] + 1}
-    done = conn.execute(update(instances).where(instances.c.id == instance_id,
-                                                instances.c.row_version == row["row_version"]).values(**values))
+    values = {"b_id": instance_id, "b_version": row["row_version"], "b_state": dump_state(new),
+              "b_status": new.status, "b_outcome": new.outcome, "b_position": position,
+              "b_error": new.failure.message if new.failure else None, "b_updated": now,
+              "b_finished": new.finished_at, "b_next": row["row_version"] + 1}
+    done = conn.execute(_UPDATE_INSTANCE, values)
     if done.rowcount != 1:
         raise PreconditionFailed(f"flow instance {instance_id} was changed meanwhile; reload and try again")
 
@@ -100,13 +144,13 @@ def persist_step(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old: 
             names.update(e.users)
     names.update(entry.actor for entry in new.log[len(old.log):])
     names.discard(SYSTEM)
-    ids = directory.user_ids(names) if names else {}
+    ids = directory.ids_of(names) if names else {}
 
     _sync_tasks(conn, row, flow, old_tasks, changed, ids, info)
     _sync_timers(conn, instance_id, old, new)
     _write_history(conn, row, flow, old, new, effects, ids, info, now)
     _notify(conn, row, flow, new, effects, ids, info, now, notifier)
-    return int(values["row_version"])
+    return int(values["b_next"])
 
 
 def _jsonable(value: Any) -> Any:
@@ -117,20 +161,21 @@ def _jsonable(value: Any) -> Any:
 
 def _sync_tasks(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old_tasks: Mapping[str, Any],
                 changed: Sequence[Any], ids: Mapping[str, int], info: StepInfo) -> None:
-    fresh = []
+    fresh, stale = [], []
     for t in changed:
         data = {"node": t.node, "kind": t.kind, "visit": t.visit, "assignee_id": ids.get(t.assignee),
                 "status": t.status, "remind_at": t.remind_at, "due_at": t.escalate_at, "acted_at": t.closed_at,
                 "acted_by": ids.get(t.acted_by) if t.acted_by and t.status in ACTED else None,
                 "added_by": ids.get(t.added_by) if t.added_by else None, "reason": t.reason}
         if t.id in old_tasks:
-            conn.execute(update(tasks).where(tasks.c.instance_id == row["id"], tasks.c.task_key == t.id)
-                         .values(**data))
+            stale.append({"b_" + k: v for k, v in data.items()} | {"b_instance": row["id"], "b_key": t.id})
         else:
             fresh.append(data | {"instance_id": row["id"], "task_key": t.id, "app": row["app"], "flow": row["flow"],
                                  "node_name": flow.node(t.node).label, "title": info.title, "created_at": t.created_at})
+    if stale:
+        conn.execute(_UPDATE_TASK, stale)
     if fresh:
-        conn.execute(insert(tasks), fresh)
+        conn.execute(_INSERT_TASK, fresh)
 
 
 def _timer_set(state: InstanceState) -> set[tuple[str, str, datetime]]:
@@ -141,13 +186,12 @@ def _timer_set(state: InstanceState) -> set[tuple[str, str, datetime]]:
 
 def _sync_timers(conn: Connection, instance_id: int, old: InstanceState, new: InstanceState) -> None:
     before, after = _timer_set(old), _timer_set(new)
-    gone = [(t, k) for t, k, _ in before - after]
+    gone = [{"b_instance": instance_id, "b_key": t, "b_kind": k} for t, k, _ in before - after]
     if gone:
-        conn.execute(delete(timers).where(timers.c.instance_id == instance_id,
-                                          tuple_(timers.c.task_key, timers.c.kind).in_(gone)))
+        conn.execute(_DELETE_TIMER, gone)
     added = after - before
     if added:
-        conn.execute(insert(timers), [{"instance_id": instance_id, "task_key": t, "kind": k, "due_at": when,
+        conn.execute(_INSERT_TIMER, [{"instance_id": instance_id, "task_key": t, "kind": k, "due_at": when,
                                        "attempts": 0} for t, k, when in sorted(added, key=lambda x: x[2])])
 
 
@@ -192,7 +236,7 @@ def _write_history(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old
     for note in info.notes:
         rows.append(base | empty | {"at": now} | note)
     if rows:
-        conn.execute(insert(history), rows)
+        conn.execute(_INSERT_HISTORY, rows)
 
 
 def _notify(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, new: InstanceState, effects: Sequence[Effect],
