@@ -38,10 +38,11 @@ def register(hooks: Hooks) -> None:
 
     def routers(platform):  # type: ignore[no-untyped-def]
         from .api import build_router
+        from .api_io import build_router as build_io_router
         from .pages import build_api_router
         from .pages import build_router as build_pages
 
-        return [build_router(), build_api_router(), build_pages()]
+        return [build_router(), build_api_router(), build_pages(), build_io_router()]
 
     def openapi(app, platform):  # type: ignore[no-untyped-def]
         from .api import install_openapi

@@ -24,8 +24,13 @@ def _eval(expr: Any, values: Mapping[str, Any], env: Any) -> tuple[Any, str | No
     return value, (getattr(error, "message", str(error)) if error is not None else None)
 
 
-def coerce_submission(form: FormSpec, body: Any, *, creating: bool) -> tuple[dict[str, Any], list[FieldProblem]]:
-    """Type-check the submitted keys. Returns the coerced values and the problems found."""
+def coerce_submission(form: FormSpec, body: Any, *, creating: bool, cells: bool = False
+                      ) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """Type-check the submitted keys. Returns the coerced values and the problems found.
+
+    ``cells=True`` reads each value in its spreadsheet form (``FieldType.from_cell``: labels for options, ``a, b``
+    lists, region names, Excel dates) instead of its JSON form; everything else is the same check.
+    """
     problems: list[FieldProblem] = []
     if not isinstance(body, Mapping):
         raise ValidationFailed([FieldProblem("_body", "expected a JSON object of field values", "type")])
@@ -42,25 +47,25 @@ def coerce_submission(form: FormSpec, body: Any, *, creating: bool) -> tuple[dic
             problems.append(FieldProblem(key, "is computed and cannot be written", "readonly"))
             continue
         if f.type == "subtable":
-            rows, row_problems = _coerce_rows(f, raw)
+            rows, row_problems = _coerce_rows(f, raw, cells)
             problems.extend(row_problems)
             out[key] = rows
             continue
-        out[key] = _coerce(f, raw, key, problems)
+        out[key] = _coerce(f, raw, key, problems, cells)
     return out, problems
 
 
-def _coerce(f: FieldSpec, raw: Any, name: str, problems: list[FieldProblem]) -> Any:
+def _coerce(f: FieldSpec, raw: Any, name: str, problems: list[FieldProblem], cells: bool = False) -> Any:
     if f.ftype.is_blank(raw):
         return None
     try:
-        return f.ftype.coerce(raw, f)
+        return f.ftype.from_cell(raw, f) if cells else f.ftype.coerce(raw, f)
     except InvalidField as exc:
         problems.append(FieldProblem(name, exc.message, exc.code))
         return None
 
 
-def _coerce_rows(f: FieldSpec, raw: Any) -> tuple[list[dict[str, Any]], list[FieldProblem]]:
+def _coerce_rows(f: FieldSpec, raw: Any, cells: bool = False) -> tuple[list[dict[str, Any]], list[FieldProblem]]:
     problems: list[FieldProblem] = []
     if raw is None:
         return [], problems
@@ -85,7 +90,7 @@ def _coerce_rows(f: FieldSpec, raw: Any) -> tuple[list[dict[str, Any]], list[Fie
             elif sub.ftype.layout_only or sub.ftype.computed:
                 problems.append(FieldProblem(name, "is computed and cannot be written", "readonly"))
             else:
-                out[key] = _coerce(sub, value, name, problems)
+                out[key] = _coerce(sub, value, name, problems, cells)
         rows.append(out)
     return rows, problems
 

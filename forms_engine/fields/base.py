@@ -51,7 +51,8 @@ class FieldType:
         """An import cell (str, number, date from openpyxl) → stored value."""
         return self.coerce(value, f)
 
-    def to_cell(self, value: Any, f: "FieldSpec") -> Any:
+    def to_cell(self, value: Any, f: "FieldSpec", locale: str = "zh-CN") -> Any:
+        """A stored value → an export cell (text, number, date or bool), labels in ``locale``."""
         return self.to_json(value, f)
 
     def is_blank(self, value: Any) -> bool:

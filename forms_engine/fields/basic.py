@@ -1,8 +1,9 @@
 """Built-in value types: text, numbers, dates and times, choices, switches."""
 from __future__ import annotations
 
+import math
 import re
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,6 +24,25 @@ def _text(value: Any) -> str:
     if len(text) > _MAX_TEXT:
         raise InvalidField(f"text longer than {_MAX_TEXT} characters", "max_length")
     return text
+
+
+#: first characters a spreadsheet reads as a formula; exports prefix such text with ' and imports drop that quote
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_text(value: Any) -> Any:
+    """A spreadsheet cell as text: ``13800138000.0`` → ``"13800138000"``; our export's ``'=`` guard removed."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e17:
+        return str(int(value))
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in FORMULA_STARTS:
+        return value[1:]
+    return value
 
 
 def check_length(text: str, f) -> str:  # type: ignore[no-untyped-def]
@@ -61,6 +81,9 @@ class TextField(FieldType):
             raise InvalidField("single-line text cannot contain line breaks", "format")
         return check_length(text, f)
 
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        return self.coerce(cell_text(value), f)
+
 
 @register
 class TextareaField(TextField):
@@ -90,6 +113,21 @@ def to_decimal(value: Any) -> Decimal:
     if not number.is_finite():
         raise InvalidField("expected a finite number", "type")
     return number
+
+
+_CURRENCY_MARKS = str.maketrans("", "", "¥￥$€£元 \u00a0")
+
+
+def _cell_number(value: Any, scale: int) -> Any:
+    """A spreadsheet number: float noise within the field's scale removed, currency marks dropped from text."""
+    if isinstance(value, float) and math.isfinite(value):
+        rounded = round(value, scale)
+        if math.isclose(value, rounded, rel_tol=1e-12, abs_tol=1e-9):
+            return Decimal(repr(rounded))
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        return value.translate(_CURRENCY_MARKS)
+    return value
 
 
 def _range(number: Decimal, f) -> Decimal:  # type: ignore[no-untyped-def]
@@ -133,6 +171,12 @@ class NumberField(FieldType):
     def to_json(self, value, f):  # type: ignore[no-untyped-def]
         return None if value is None else str(value)
 
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        return self.coerce(_cell_number(value, f.scale), f)
+
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
+        return value
+
 
 @register
 class MoneyField(NumberField):
@@ -147,6 +191,11 @@ class PercentField(NumberField):
 
     name, label, widget, expr_type = "percent", "百分比", "percent", "percent"
     default_scale = 6
+
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and value.strip().endswith(("%", "％")):
+            return self.coerce(to_decimal(value.strip()[:-1]) / 100, f)
+        return super().from_cell(value, f)
 
 
 @register
@@ -167,6 +216,9 @@ class IntegerField(FieldType):
         if abs(number) > 2**62:
             raise InvalidField("number too large", "max")
         return int(_range(number, f))
+
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        return self.coerce(_cell_number(value, 0), f)
 
 
 @register
@@ -209,6 +261,11 @@ class BooleanField(FieldType):
             return False
         raise InvalidField("expected yes or no", "type")
 
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
+        if locale.startswith("zh"):
+            return "是" if value else "否"
+        return "yes" if value else "no"
+
 
 @register
 class DateField(FieldType):
@@ -235,7 +292,10 @@ class DateField(FieldType):
 
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
         if isinstance(value, str):
-            value = value.strip().replace("/", "-").replace(".", "-")
+            value = value.strip()
+            if _MIDNIGHT.search(value):
+                value = _MIDNIGHT.sub("", value)  # "2025-03-01 00:00:00" as written by other tools
+            value = value.replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日")
             parts = value.split("-")
             if len(parts) == 3 and all(p.isdigit() for p in parts):
                 value = f"{int(parts[0]):04d}-{int(parts[1]):02d}-{int(parts[2]):02d}"
@@ -243,6 +303,12 @@ class DateField(FieldType):
 
     def to_json(self, value, f):  # type: ignore[no-untyped-def]
         return None if value is None else value.isoformat()
+
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
+        return value
+
+
+_MIDNIGHT = re.compile(r"[ T]00:00(:00(\.0+)?)?$")
 
 
 @register
@@ -269,6 +335,16 @@ class DateTimeField(FieldType):
             raise InvalidField("date and time needs a time zone offset", "format")
         return moment.astimezone(timezone.utc)
 
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        """Cells without an offset are localised by the importer (the app's time zone) before this."""
+        if isinstance(value, str):
+            value = re.sub(r"^(\d{4})/(\d{1,2})/(\d{1,2})", lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}",
+                           value.strip())
+        return self.coerce(value, f)
+
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
+        return value
+
     def to_json(self, value, f):  # type: ignore[no-untyped-def]
         if value is None:
             return None
@@ -293,6 +369,16 @@ class TimeField(FieldType):
         if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value.strip()):
             raise InvalidField("expected a time as HH:MM", "format")
         return time.fromisoformat(value.strip())
+
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        if isinstance(value, datetime):
+            value = value.time()
+        elif isinstance(value, float) and 0 <= value < 1:  # a fraction of a day, as spreadsheets store times
+            seconds = round(value * 86400)
+            value = time(seconds // 3600, seconds // 60 % 60, seconds % 60)
+        elif isinstance(value, str) and re.fullmatch(r"\d:\d{2}(:\d{2})?", value.strip()):
+            value = "0" + value.strip()
+        return self.coerce(value, f)
 
     def to_json(self, value, f):  # type: ignore[no-untyped-def]
         return None if value is None else value.strftime("%H:%M") if not value.second else value.isoformat()
@@ -327,6 +413,22 @@ class DurationField(FieldType):
             raise InvalidField("duration out of range", "max")
         return seconds
 
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        if isinstance(value, timedelta):
+            value = int(value.total_seconds())
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif isinstance(value, str) and (m := re.fullmatch(r"(\d+):([0-5]\d)(?::([0-5]\d))?", value.strip())):
+            value = int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3] or 0)
+        return self.coerce(value, f)
+
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
+        d, rest = divmod(int(value), 86400)
+        h, rest = divmod(rest, 3600)
+        m, s = divmod(rest, 60)
+        parts = [f"{n}{u}" for n, u in ((d, "d"), (h, "h"), (m, "m"), (s, "s")) if n]
+        return " ".join(parts) or "0s"
+
 
 def _options_schema(f) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return {"enum": list(f.option_values())}
@@ -349,16 +451,20 @@ class SelectField(FieldType):
         return value
 
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
-        text = str(value).strip()
+        text = str(cell_text(value)).strip()
         for option in f.options:
             if text == option.value or text in dict(option.label.values).values():
                 return option.value
+        folded = text.casefold()
+        for option in f.options:
+            if folded == option.value.casefold() or folded in (v.casefold() for _, v in option.label.values):
+                return option.value
         return self.coerce(text, f)
 
-    def to_cell(self, value, f):  # type: ignore[no-untyped-def]
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
         for option in f.options:
             if option.value == value:
-                return option.label.get()
+                return option.label.get(locale)
         return value
 
 
@@ -390,13 +496,15 @@ class MultiSelectField(FieldType):
         return [v for v in allowed if v in value]
 
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
-        parts = [p.strip() for p in re.split(r"[,，;；、]", str(value)) if p.strip()]
+        if isinstance(value, list):
+            return self.coerce(value, f)
+        parts = [p.strip() for p in re.split(r"[,，;；、\n]", str(cell_text(value))) if p.strip()]
         select = SelectField()
         return self.coerce([select.from_cell(p, f) for p in parts], f)
 
-    def to_cell(self, value, f):  # type: ignore[no-untyped-def]
-        labels = {o.value: o.label.get() for o in f.options}
-        return "、".join(labels.get(v, v) for v in (value or []))
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
+        labels = {o.value: o.label.get(locale) for o in f.options}
+        return ("、" if locale.startswith("zh") else ", ").join(labels.get(v, v) for v in (value or []))
 
 
 @register

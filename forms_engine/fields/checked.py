@@ -9,7 +9,7 @@ from sqlalchemy import Text
 from ..validators import contact, identity, regions, richtext
 from ..validators.cards import normalise_bank_card
 from .base import FieldType, InvalidField, register
-from .basic import TextField, check_length, to_decimal
+from .basic import TextField, cell_text, check_length, to_decimal
 from .columns import JsonColumn
 
 
@@ -128,7 +128,7 @@ class RegionField(FieldType):
         return code
 
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
-        text = str(value).strip()
+        text = str(cell_text(value)).strip()
         if text.isdigit():
             return self.coerce(text, f)
         parts = [p for p in text.replace("/", " ").replace("-", " ").split() if p]
@@ -138,7 +138,7 @@ class RegionField(FieldType):
                 return self.coerce(candidate.code, f)
         raise InvalidField(f"unknown region {text!r}", "region")
 
-    def to_cell(self, value, f):  # type: ignore[no-untyped-def]
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
         return "/".join(r.name for r in regions.path(value)) if value else None
 
 
@@ -171,11 +171,23 @@ class AddressField(FieldType):
             out["detail"] = detail
         return out
 
-    def to_cell(self, value, f):  # type: ignore[no-untyped-def]
+    def from_cell(self, value, f):  # type: ignore[no-untyped-def]
+        """``省/市/区 detail`` (as exported) or just the detail."""
+        if isinstance(value, str):
+            head, _, rest = value.strip().partition(" ")
+            if "/" in head:
+                try:
+                    return self.coerce({"region": RegionField().from_cell(head, f), "detail": rest.strip()}, f)
+                except InvalidField:
+                    pass
+            return self.coerce({"detail": value.strip()}, f)
+        return self.coerce(value, f)
+
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
         if not value:
             return None
-        region = "".join(r.name for r in regions.path(value["region"])) if value.get("region") else ""
-        return region + value.get("detail", "")
+        region = "/".join(r.name for r in regions.path(value["region"])) if value.get("region") else ""
+        return f"{region} {value.get('detail', '')}".strip()
 
 
 @register
@@ -203,6 +215,9 @@ class LocationField(FieldType):
             raise InvalidField("latitude must be within ±90 and longitude within ±180", "range")
         return {"lat": float(lat), "lng": float(lng)}
 
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
+        return f"{value['lat']},{value['lng']}" if value else None
+
 
 @register
 class RollupField(FieldType):
@@ -226,3 +241,6 @@ class RollupField(FieldType):
         if value is None:
             return None
         return int(value) if f.extra.get("agg") == "count" else str(value)
+
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
+        return int(value) if f.extra.get("agg") == "count" else value

@@ -47,7 +47,7 @@ class _Files(FieldType):
             raise InvalidField(f"at most {limit} file{'s' if limit > 1 else ''}", "max_files")
         return [{"id": i} for i in ids]
 
-    def to_cell(self, value, f):  # type: ignore[no-untyped-def]
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
         return "、".join(str(v.get("name", v["id"])) for v in value or [])
 
 

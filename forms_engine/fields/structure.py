@@ -100,6 +100,10 @@ class LookupField(FieldType):
         target = f.extra.get("target_field")
         return target.ftype.to_json(value, target) if target is not None and value is not None else value
 
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
+        target = f.extra.get("target_field")
+        return target.ftype.to_cell(value, target, locale) if target is not None and value is not None else value
+
     @property
     def expr_type(self) -> str:  # type: ignore[override]
         return "any"
@@ -138,6 +142,9 @@ class FormulaField(FieldType):
 
     def to_json(self, value, f):  # type: ignore[no-untyped-def]
         return None if value is None else result_type(f).to_json(value, f)
+
+    def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
+        return None if value is None else result_type(f).to_cell(value, f, locale)
 
 
 @register
