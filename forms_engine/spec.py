@@ -57,9 +57,20 @@ class FieldSpec:
     extra: Mapping[str, Any] = field(default_factory=dict)
     path: tuple[Any, ...] = ()
 
-    @property
+    @cached_property
     def stored(self) -> bool:
         return self.ftype.column_type(self) is not None
+
+    @cached_property
+    def by_sub_key(self) -> Mapping[str, "FieldSpec"]:
+        """A sub-table's fields by key."""
+        return {f.key: f for f in self.fields}
+
+    @cached_property
+    def checks_conditions(self) -> bool:
+        """Whether saving must look at this field's required / visible / read-only rules at all."""
+        return not self.ftype.computed and (self.required or self.visible_if is not None or self.required_if is not None
+                                            or self.readonly_if is not None)
 
     def option_values(self) -> tuple[str, ...]:
         return tuple(o.value for o in self.options)
@@ -88,16 +99,16 @@ class FormSpec:
     def field(self, key: str) -> FieldSpec:
         return self.by_key[key]
 
-    @property
+    @cached_property
     def data_fields(self) -> tuple[FieldSpec, ...]:
         """Fields that hold a value (not layout-only)."""
         return tuple(f for f in self.fields if not f.ftype.layout_only)
 
-    @property
+    @cached_property
     def stored_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if f.stored)
 
-    @property
+    @cached_property
     def subtables(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if f.type == "subtable")
 

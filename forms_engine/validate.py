@@ -32,18 +32,20 @@ def coerce_submission(form: FormSpec, body: Any, *, creating: bool, cells: bool 
     lists, region names, Excel dates) instead of its JSON form; everything else is the same check.
     """
     problems: list[FieldProblem] = []
-    if not isinstance(body, Mapping):
+    if not isinstance(body, dict) and not isinstance(body, Mapping):
         raise ValidationFailed([FieldProblem("_body", "expected a JSON object of field values", "type")])
     out: dict[str, Any] = {}
+    fields = form.by_key
     for key, raw in body.items():
-        f = form.by_key.get(key)
+        f = fields.get(key)
         if f is None:
             if key in PROTECTED:
                 problems.append(FieldProblem(key, "is set by the platform and cannot be written", "protected"))
             else:
                 problems.append(FieldProblem(key, "unknown field", "unknown"))
             continue
-        if f.ftype.layout_only or f.ftype.computed:
+        ftype = f.ftype
+        if ftype.layout_only or ftype.computed:
             problems.append(FieldProblem(key, "is computed and cannot be written", "readonly"))
             continue
         if f.type == "subtable":
@@ -51,7 +53,14 @@ def coerce_submission(form: FormSpec, body: Any, *, creating: bool, cells: bool 
             problems.extend(row_problems)
             out[key] = rows
             continue
-        out[key] = _coerce(f, raw, key, problems, cells)
+        if raw is None or ftype.is_blank(raw):
+            out[key] = None
+            continue
+        try:
+            out[key] = ftype.from_cell(raw, f) if cells else ftype.coerce(raw, f)
+        except InvalidField as exc:
+            problems.append(FieldProblem(key, exc.message, exc.code))
+            out[key] = None
     return out, problems
 
 
@@ -69,7 +78,7 @@ def _coerce_rows(f: FieldSpec, raw: Any, cells: bool = False) -> tuple[list[dict
     problems: list[FieldProblem] = []
     if raw is None:
         return [], problems
-    if not isinstance(raw, list) or not all(isinstance(r, Mapping) for r in raw):
+    if not isinstance(raw, list) or not all(isinstance(r, dict) or isinstance(r, Mapping) for r in raw):
         return [], [FieldProblem(f.key, "expected a list of rows", "type")]
     limit = int(f.extra.get("max_rows", MAX_ROWS))
     if len(raw) > limit:
@@ -77,20 +86,27 @@ def _coerce_rows(f: FieldSpec, raw: Any, cells: bool = False) -> tuple[list[dict
     if len(raw) < int(f.extra.get("min_rows", 0)):
         problems.append(FieldProblem(f.key, f"at least {f.extra['min_rows']} rows", "min_rows"))
     rows: list[dict[str, Any]] = []
-    by_key = {s.key: s for s in f.fields}
+    by_key = f.by_sub_key
     for i, row in enumerate(raw):
         out: dict[str, Any] = {}
         for key, value in row.items():
-            name = f"{f.key}[{i}].{key}"
             sub = by_key.get(key)
             if key == "id":
                 continue  # row ids are given back by the platform; rows are replaced as a whole
             if sub is None:
-                problems.append(FieldProblem(name, "unknown field", "unknown"))
-            elif sub.ftype.layout_only or sub.ftype.computed:
-                problems.append(FieldProblem(name, "is computed and cannot be written", "readonly"))
+                problems.append(FieldProblem(f"{f.key}[{i}].{key}", "unknown field", "unknown"))
+                continue
+            ftype = sub.ftype
+            if ftype.layout_only or ftype.computed:
+                problems.append(FieldProblem(f"{f.key}[{i}].{key}", "is computed and cannot be written", "readonly"))
+            elif value is None or ftype.is_blank(value):
+                out[key] = None
             else:
-                out[key] = _coerce(sub, value, name, problems, cells)
+                try:
+                    out[key] = ftype.from_cell(value, sub) if cells else ftype.coerce(value, sub)
+                except InvalidField as exc:
+                    problems.append(FieldProblem(f"{f.key}[{i}].{key}", exc.message, exc.code))
+                    out[key] = None
         rows.append(out)
     return rows, problems
 
@@ -120,7 +136,8 @@ def complete(form: FormSpec, values: dict[str, Any], env: Any, *, creating: bool
         value, error = _eval(f.expr, scope_values, env)
         values[key] = None if error else _as_field(f, value, problems, quiet=True)
     for f in form.data_fields:
-        _check_conditions(f, f.key, values, scope_values, env, before, problems, creating)
+        if f.checks_conditions:
+            _check_conditions(f, f.key, values, scope_values, env, before, problems, creating)
     for v in form.validations:
         if v.expr is None:
             continue
@@ -141,7 +158,7 @@ def _complete_row(sub: FieldSpec, row: dict[str, Any], i: int, parent: "_ExprVal
             value, error = _eval(f.expr, row_values, env)
             row[f.key] = None if error else _as_field(f, value, problems, quiet=True)
     for f in sub.fields:
-        if not f.ftype.layout_only:
+        if f.checks_conditions and not f.ftype.layout_only:
             _check_conditions(f, f"{sub.key}[{i}].{f.key}", row, row_values, env, None, problems, True)
 
 

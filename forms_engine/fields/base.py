@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ..spec import FieldSpec
 
 
+_EMPTYABLE = (str, list, dict)
+
 #: the one error type of every value check: ``InvalidField(message, code, message_zh=None)``
 InvalidField = InvalidValue
 
@@ -56,7 +58,7 @@ class FieldType:
         return self.to_json(value, f)
 
     def is_blank(self, value: Any) -> bool:
-        return value is None or value == "" or value == [] or value == {}
+        return value is None or (value.__class__ in _EMPTYABLE and not value)
 
 
 class FieldTypeRegistry:

@@ -93,6 +93,11 @@ class TextareaField(TextField):
         return check_length(_text(value), f)
 
 
+_DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME_TEXT = re.compile(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?")
+
+
 def to_decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise InvalidField("expected a number", "type")
@@ -102,7 +107,7 @@ def to_decimal(value: Any) -> Decimal:
         number = Decimal(str(value))
     elif isinstance(value, str):
         cleaned = value.strip().replace(",", "").replace("，", "")
-        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?", cleaned):
+        if not _DECIMAL_TEXT.fullmatch(cleaned):
             raise InvalidField("expected a number", "type")
         try:
             number = Decimal(cleaned)
@@ -147,6 +152,14 @@ def _number_schema(f, kind: str = "number") -> dict[str, Any]:  # type: ignore[n
     return out
 
 
+_SCALES: dict[int, tuple[Decimal, Decimal]] = {}
+
+
+def _scale(scale: int) -> tuple[Decimal, Decimal]:
+    _SCALES[scale] = (Decimal(10) ** (22 - scale), Decimal(1).scaleb(-scale))
+    return _SCALES[scale]
+
+
 @register
 class NumberField(FieldType):
     name, label, widget, expr_type = "number", "数字", "number", "number"
@@ -161,12 +174,13 @@ class NumberField(FieldType):
 
     def coerce(self, value, f):  # type: ignore[no-untyped-def]
         number = _range(to_decimal(value), f)
-        if abs(number) >= Decimal(10) ** (22 - f.scale):
+        top, quantum = _SCALES.get(f.scale) or _scale(f.scale)
+        if abs(number) >= top:
             raise InvalidField("number too large", "max")
-        quantum = Decimal(1).scaleb(-f.scale)
-        if number != number.quantize(quantum):
+        exact = number.quantize(quantum)
+        if number != exact:
             raise InvalidField(f"at most {f.scale} decimal places", "scale")
-        return number.quantize(quantum)
+        return exact
 
     def to_json(self, value, f):  # type: ignore[no-untyped-def]
         return None if value is None else str(value)
@@ -283,7 +297,7 @@ class DateField(FieldType):
             return value.date()
         if isinstance(value, date):
             return value
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        if not isinstance(value, str) or not _DATE_TEXT.fullmatch(value.strip()):
             raise InvalidField("expected a date as YYYY-MM-DD", "format")
         try:
             return date.fromisoformat(value.strip())
@@ -366,7 +380,7 @@ class TimeField(FieldType):
     def coerce(self, value, f):  # type: ignore[no-untyped-def]
         if isinstance(value, time):
             return value
-        if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value.strip()):
+        if not isinstance(value, str) or not _TIME_TEXT.fullmatch(value.strip()):
             raise InvalidField("expected a time as HH:MM", "format")
         return time.fromisoformat(value.strip())
 
