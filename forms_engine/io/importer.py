@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
@@ -410,7 +411,7 @@ class Importer:
             conn.execute(insert(audit_log), [
                 {"at": now, "user_id": who.id or None, "app": app.key, "form": form.key, "record_id": r.values["id"],
                  "action": "create", "def_version": app.version, "extra": extra,
-                 "changes": audit.jsonable(audit.diff(None, _auditable(form, r.values))) or None} for r in chunk])
+                 "changes": _created(form, r.values) or None} for r in chunk])
             if handlers:
                 for r in chunk:
                     event = RecordEvent(self.platform, app, form, "created", r.values["id"], None, dict(r.values), who)
@@ -578,6 +579,32 @@ class _Related:
 
     def for_row(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {key: self.rows[key].get(values.get(key)) if values.get(key) is not None else None for key in self.keys}
+
+
+def _plain(value: Any) -> Any:
+    """``audit.jsonable`` for the value types records hold, dispatched on the exact type (bulk path)."""
+    kind = value.__class__
+    if value is None or kind is str or kind is int or kind is bool or kind is float:
+        return value
+    if kind is Decimal:
+        return str(value)
+    if kind is date or kind is datetime or kind is time:
+        return value.isoformat()
+    if kind is dict:
+        return {str(k): _plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in value]
+    return audit.jsonable(value)
+
+
+def _created(form: FormSpec, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The audit changes of a new record, as ``audit.diff(None, …)`` gives them."""
+    out = {}
+    for key, value in (_auditable(form, values) or {}).items():
+        plain = _plain(value)
+        if plain is not None:
+            out[key] = [None, plain]
+    return out
 
 
 def _localise(raw: Any, tz: ZoneInfo) -> Any:
