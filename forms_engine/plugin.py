@@ -42,7 +42,9 @@ def register(hooks: Hooks) -> None:
         from .pages import build_api_router
         from .pages import build_router as build_pages
 
-        return [build_router(), build_api_router(), build_pages(), build_io_router()]
+        from .pages_io import build_router as build_io_pages
+
+        return [build_router(), build_api_router(), build_pages(), build_io_router(), build_io_pages()]
 
     def openapi(app, platform):  # type: ignore[no-untyped-def]
         from .api import install_openapi
