@@ -97,8 +97,10 @@ def every_form(loan: Loan) -> dict[str, dict[str, Any]]:
                                             collector=loan.user_id("feng_jun"), contacted_at="2026-03-02T10:00:00+08:00",
                                             result="promise_to_pay", promised_date="2026-03-10",
                                             promised_amount="69775.83", notes="借款人承诺下周一还款。")
-    loan_ = loan.update("wu_fang", "disbursement", loan.fresh("wu_fang", "disbursement", loan_), classification="loss")
-    book["disbursement"] = loan_
+    # a long-overdue instalment makes the loan a loss (the daily overdue job sets days past due)
+    loan.create("wu_fang", "repayment_instalment", disbursement=loan_["id"], customer=cust["id"], instalment_no=2,
+                due_date="2025-01-26", principal="64563.27", interest="5212.56", days_past_due=400)
+    book["disbursement"] = loan_ = loan.fresh("wu_fang", "disbursement", loan_)
     book["write_off"] = loan.create("feng_jun", "write_off", disbursement=loan_["id"], outstanding_interest="12000",
                                     write_off_amount="700000", reason="court_terminated",
                                     recovery_efforts="电话催收、上门催收、诉讼并申请强制执行，法院裁定终结本次执行。",
