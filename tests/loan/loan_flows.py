@@ -1,38 +1,15 @@
-"""Loading the loan app's flow definitions with the flow engine against the app's own forms and organisation.
-
-The flow definition kind is not registered with the platform yet, so the flows live in tests/loan/flows/ and are
-loaded here with ``flow_engine.load_flow`` exactly as the kind will: roles from org.yaml, field types from the
-form (a relation's fields nested, so ``customer.rating`` is checked), conditions compiled by the rules engine.
-"""
+"""The loan app's flows (app_definitions/loan/flows/, kind ``flow``) with the organisation of its org.yaml as the
+flow runtime's directory and the app's working hours and holidays as its business calendar."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from engine.source import parse_text
-from flow_engine import BusinessCalendar, FlowSpec, MemoryDirectory, load_flow
-
-FLOWS = Path(__file__).parent / "flows"
-
-
-def field_types(app: Any, form_key: str, depth: int = 1) -> dict[str, Any]:
-    """``{field: type}`` of a form; a relation's entry is its target form's mapping (one level)."""
-    out: dict[str, Any] = {}
-    for f in app.forms[form_key].data_fields:
-        if f.type == "relation" and not f.many and depth > 0:
-            out[f.key] = field_types(app, f.to, depth - 1)
-        elif f.type == "formula":
-            out[f.key] = f.extra.get("result", "number")
-        else:
-            out[f.key] = f.type
-    return out
-
+from flow_engine import BusinessCalendar, FlowSpec, MemoryDirectory
 
 def load(app: Any, name: str) -> FlowSpec:
-    path = FLOWS / f"{name}.yaml"
-    doc = parse_text(path.read_text(encoding="utf-8"), f"flows/{path.name}")
-    return load_flow(doc, roles=app.org.role_keys, fields=field_types(app, doc.data["form"]))
+    """The flow ``name`` as the platform loaded and checked it with the app."""
+    return app.of_kind("flow")[name]
 
 
 def directory(app: Any) -> MemoryDirectory:
