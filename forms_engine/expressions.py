@@ -145,8 +145,11 @@ def check_rollup(builder: Any, f: FieldSpec, by_key: Mapping[str, FieldSpec]) ->
             builder.error(f.path + ("over",), f"'{over}' is not a sub-table of this form",
                           "write form.relation_field to roll up over related records of another form")
             return None
-        if agg != "count" and (column is None or by_key[over].sub(column) is None):
+        target_field = by_key[over].sub(column) if column is not None else None
+        if agg != "count" and target_field is None:
             builder.error(f.path + ("field",), f"sub-table '{over}' has no field '{column}'")
+        elif agg != "count" and _type_of(target_field) not in ("number", "money", "integer", "percent", "any"):
+            builder.error(f.path + ("field",), f"cannot {agg} a {target_field.type} field")
         if f.extra.get("where_source") is not None:
             builder.error(f.path + ("where",), "'where' applies to rollups over related records only")
         return None
@@ -168,8 +171,10 @@ def check_rollup(builder: Any, f: FieldSpec, by_key: Mapping[str, FieldSpec]) ->
         if target is None:
             builder.error(f.path + ("field",), f"form '{other}' has no field '{column}'")
             return None
-        if _type_of(target) not in ("number", "money", "integer", "percent", "date", "datetime", "any"):
-            builder.error(f.path + ("field",), f"cannot {agg} a {target.get('type')} field")
+        if _type_of(target) not in ("number", "money", "integer", "percent", "any"):
+            builder.error(f.path + ("field",), f"cannot {agg} a {target.get('type')} field",
+                          "rollups aggregate numbers; for the latest date use a formula over a number of days"
+                          if target.get("type") in ("date", "datetime") else None)
             return None
     extra: dict[str, Any] = {"over_form": other, "over_relation": relation}
     where = f.extra.get("where_source")

@@ -1,6 +1,7 @@
 """Built-in structural types: layout-only items, people and departments, relations, sub-tables, computed values."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Text
@@ -39,6 +40,8 @@ def _record_id(value: Any) -> int:
         value = value["id"]
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        value = int(value)  # an expression's result, e.g. a default of current_user.id
     if not isinstance(value, int) or value <= 0:
         raise InvalidField("expected a record id", "type")
     return value

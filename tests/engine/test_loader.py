@@ -150,3 +150,13 @@ def test_rollup_definitions_are_checked(kinds) -> None:  # type: ignore[no-untyp
     assert errors[1].startswith("forms/p.yaml:5:") and "'other' is not a single relation of form 'c'" in errors[1]
     assert errors[2].startswith("forms/p.yaml:6:") and "fields[2].where" in errors[2]
     assert errors[3].startswith("forms/p.yaml:7:") and "unknown form 'nowhere'" in errors[3]
+
+
+def test_rollups_aggregate_numbers_only(kinds) -> None:  # type: ignore[no-untyped-def]
+    parent = ("key: p\nlabel: P\nfields:\n"
+              "  - {key: latest, type: rollup, over: c.p, agg: max, field: due}\n"
+              "  - key: rows\n    type: subtable\n    fields: [{key: day, type: date}]\n"
+              "  - {key: last_day, type: rollup, over: rows, agg: max, field: day}\n")
+    child = "key: c\nlabel: C\nfields:\n  - {key: p, type: relation, to: p}\n  - {key: due, type: date}\n"
+    errors = errors_of(kinds, {"app.yaml": APP, "forms/p.yaml": parent, "forms/c.yaml": child})
+    assert len(errors) == 2 and "cannot max a date field" in errors[0] and "cannot max a date field" in errors[1]

@@ -209,3 +209,9 @@ def test_rollups_over_related_records_follow_their_changes(lab) -> None:  # type
     assert final["order_count"] == 0 and final["regular"] is False
     history = ann.get(f"{PARTY}/{acme['id']}/history").json()["entries"]
     assert any(e["action"] == "recalculate" for e in history)
+
+
+def test_a_user_field_defaults_to_the_current_user(lab) -> None:  # type: ignore[no-untyped-def]
+    got = party(lab)
+    me = lab.as_("ann").get("/api/me").json()
+    assert got["keeper"] == me["id"]
