@@ -1,0 +1,190 @@
+// The designer's shell: sign-in, the list of apps, an app's files and versions, and the editor for each file.
+import { ApiError, debounce, errorList, fileUrl, get, h, post, put, setCsrf, text } from "./api.js";
+import { FileSession, Toolbar } from "./session.js";
+
+const main = document.getElementById("main");
+const crumbs = document.getElementById("crumbs");
+const who = document.getElementById("who");
+export const state = { me: null, meta: null };
+
+function setCrumbs(...parts) {
+  crumbs.replaceChildren(...parts.flatMap((p, i) => [i ? " / " : "", p.href ? h("a", { href: p.href }, p.label) : p.label]));
+}
+
+function problem(message) {
+  main.replaceChildren(h("div.banner.error", { "data-testid": "page-error" }, message));
+}
+
+async function signIn() {
+  const user = h("input", { name: "username", autocomplete: "username", "data-testid": "username" });
+  const pass = h("input", { name: "password", type: "password", autocomplete: "current-password", "data-testid": "password" });
+  const msg = h("p.error");
+  const form = h("form.login", {
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      try {
+        const out = await post("/api/auth/login", { username: user.value, password: pass.value });
+        setCsrf(out.csrf_token);
+        await route();
+      } catch (err) { msg.textContent = err.message; }
+    },
+  }, h("h2", {}, "Sign in to the designer"), h("label", {}, "User name", user), h("label", {}, "Password", pass),
+  h("button.primary", { type: "submit", "data-testid": "login" }, "Sign in"), msg);
+  main.replaceChildren(form);
+  user.focus();
+}
+
+async function ensureSignedIn() {
+  if (state.me) return true;
+  try {
+    state.me = await get("/api/me");
+    setCsrf(state.me.csrf_token);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) { await signIn(); return false; }
+    throw err;
+  }
+  who.textContent = state.me.name || state.me.username;
+  if (!state.me.admin && !(state.me.roles || []).includes("designer")) {
+    problem("Only administrators and designers may use the designer.");
+    return false;
+  }
+  if (!state.meta) state.meta = await get("/api/designer/meta");
+  return true;
+}
+
+async function appsPage() {
+  setCrumbs({ label: "Apps" });
+  const { apps } = await get("/api/designer/apps");
+  main.replaceChildren(h("h2", {}, "Apps"), h("ul.cards", {}, apps.map((a) => h("li.card", {},
+    h("a", { href: `#/app/${a.key}`, "data-testid": `app-${a.key}` }, h("strong", {}, text(a.label)), ` (${a.key})`),
+    h("div.muted", {}, a.published_version ? `published version ${a.published_version}` : "not published",
+      a.git ? " · git" : "")))));
+}
+
+function kindOf(file) { return file.kind; }
+
+async function appPage(app) {
+  setCrumbs({ label: "Apps", href: "#/" }, { label: app });
+  const [{ files }, history] = await Promise.all([
+    get(`/api/designer/apps/${encodeURIComponent(app)}/files`),
+    get(`/api/designer/apps/${encodeURIComponent(app)}/versions`),
+  ]);
+  const byKind = {};
+  for (const f of files) (byKind[kindOf(f)] ||= []).push(f);
+  const newKey = h("input", { placeholder: "new_form_key", pattern: "[a-z][a-z0-9_]{0,39}", "data-testid": "new-form-key" });
+  const newLabel = h("input", { placeholder: "Label", "data-testid": "new-form-label" });
+  const newMsg = h("span.error");
+  const createForm = async () => {
+    const key = newKey.value.trim();
+    if (!/^[a-z][a-z0-9_]{0,39}$/.test(key)) { newMsg.textContent = "key: lower-case letters, digits and _, starting with a letter"; return; }
+    try {
+      await put(fileUrl(app, `forms/${key}.yaml`), { token: "new", data: { key, label: newLabel.value.trim() || key, fields: [] } });
+      location.hash = `#/app/${app}/edit/forms/${key}.yaml`;
+    } catch (err) { newMsg.textContent = err.message; }
+  };
+  const newFlowKey = h("input", { placeholder: "new_flow_key", "data-testid": "new-flow-key" });
+  const newFlowForm = h("select", { "data-testid": "new-flow-form" },
+    (byKind.form || []).map((f) => h("option", { value: f.key }, f.key)));
+  const createFlow = async () => {
+    const key = newFlowKey.value.trim();
+    if (!/^[a-z][a-z0-9_]{0,39}$/.test(key)) { newMsg.textContent = "key: lower-case letters, digits and _, starting with a letter"; return; }
+    try {
+      await put(fileUrl(app, `flows/${key}.yaml`), { token: "new", data: { key, form: newFlowForm.value, nodes: [
+        { id: "start", type: "start" }, { id: "done", type: "end", outcome: "approved" }], edges: [{ from: "start", to: "done" }] } });
+      location.hash = `#/app/${app}/edit/flows/${key}.yaml`;
+    } catch (err) { newMsg.textContent = err.message; }
+  };
+  const diffBox = h("pre.diff", { "data-testid": "diff" });
+  const showDiff = async (old, neu) => {
+    const out = await get(`/api/designer/apps/${encodeURIComponent(app)}/diff?old=${old}&new=${neu}`);
+    diffBox.replaceChildren(...renderDiff(out || "(no differences)"));
+  };
+  const rollbackMsg = h("span.status", { "data-testid": "rollback-status" });
+  const rollback = async (n) => {
+    try {
+      const v = await post(`/api/designer/apps/${encodeURIComponent(app)}/rollback`, { version: n });
+      rollbackMsg.textContent = `Rolled back: version ${v.number} has the files of version ${n}`;
+      setTimeout(() => appPage(app), 600);
+    } catch (err) { rollbackMsg.textContent = `Roll back refused: ${err.message}`; }
+  };
+  const latest = history.versions[0];
+  const versions = h("table.versions", {}, h("tr", {}, ["#", "when", "who", "message", ""].map((t) => h("th", {}, t))),
+    history.versions.map((v, i) => h("tr", { "data-testid": `version-${v.number}` },
+      h("td", {}, v.number), h("td", {}, v.created_at.replace("T", " ").slice(0, 19)), h("td", {}, v.author),
+      h("td", {}, v.message), h("td", {},
+        i < history.versions.length - 1 ? h("button.small", { onclick: () => showDiff(history.versions[i + 1].number, v.number) }, "diff with previous") : "",
+        h("button.small", { onclick: () => showDiff(v.number, "draft") }, "diff with draft"),
+        i > 0 ? h("button.small", { onclick: () => rollback(v.number), "data-testid": `rollback-${v.number}` }, "roll back to this") : ""))));
+  const fileList = Object.entries(byKind).map(([kind, list]) => h("section.kind", {}, h("h3", {}, kind),
+    h("ul", {}, list.map((f) => h("li", {}, h("a", { href: `#/app/${app}/edit/${f.path}`, "data-testid": `file-${f.path}` }, f.path),
+      f.label ? h("span.muted", {}, ` ${text(f.label)}`) : "")))));
+  main.replaceChildren(
+    h("div.columns", {},
+      h("div.col", {}, h("h2", {}, `App ${app}`), ...fileList,
+        h("section.new", {}, h("h3", {}, "New form"), newKey, newLabel, h("button", { onclick: createForm, "data-testid": "create-form" }, "Create form")),
+        h("section.new", {}, h("h3", {}, "New approval flow"), newFlowKey, newFlowForm, h("button", { onclick: createFlow, "data-testid": "create-flow" }, "Create flow")),
+        newMsg),
+      h("div.col", {}, h("h2", {}, "Versions"),
+        history.draft_changed ? h("p.warn", {}, "The draft differs from the published version.",
+          latest ? h("button.small", { onclick: () => showDiff(latest.number, "draft") }, "show changes") : "") : h("p.muted", {}, "The draft is the published version."),
+        versions, rollbackMsg, diffBox,
+        history.git ? h("section", {}, h("h3", {}, "Git log"), h("ul.gitlog", { "data-testid": "git-log" }, history.git.map((c) =>
+          h("li", {}, h("code", {}, c.commit.slice(0, 8)), ` ${c.date.slice(0, 16).replace("T", " ")} ${c.author}: ${c.message}`)))) : "")));
+}
+
+export function renderDiff(textOut) {
+  return textOut.split("\n").map((line) => h(`span.${line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : "ctx"}`, {}, line + "\n"));
+}
+
+// Any definition as text, for kinds without a visual editor (and for editing YAML by hand).
+async function textEditor(app, path) {
+  const session = new FileSession(app, path, { onReload: () => route() });
+  const file = await session.load();
+  const area = h("textarea.code", { spellcheck: "false", "data-testid": "text-editor" });
+  area.value = file.content;
+  const gutter = h("div.line-errors");
+  const show = (errors) => {
+    toolbar.showErrors(errors);
+    gutter.replaceChildren(...errors.filter((e) => e.file === path).map((e) => h("div", {}, `line ${e.line}: ${e.message}`)));
+  };
+  const toolbar = new Toolbar(session, {
+    onSave: async () => { const saved = await session.save({ content: area.value }); if (saved) show(saved.errors); },
+    onPick: (e) => { const lines = area.value.split("\n"); let pos = 0; for (let i = 0; i < e.line - 1; i++) pos += lines[i].length + 1; area.focus(); area.setSelectionRange(pos, pos + (lines[e.line - 1] || "").length); },
+  });
+  const live = debounce(async () => { const out = await session.check({ content: area.value }); show(out.errors); }, 400);
+  area.addEventListener("input", () => { session.dirty = true; live(); });
+  main.replaceChildren(toolbar.el, toolbar.banners, h("div.text-edit", {}, area, gutter), toolbar.problems);
+  show(file.errors);
+  session.watch();
+}
+
+async function editorPage(app, path) {
+  setCrumbs({ label: "Apps", href: "#/" }, { label: app, href: `#/app/${app}` }, { label: path });
+  const kind = (await get(`/api/designer/apps/${encodeURIComponent(app)}/files`)).files.find((f) => f.path === path)?.kind;
+  const asText = new URLSearchParams(location.hash.split("?")[1] || "").get("text") === "1";
+  if (!asText && kind === "form") {
+    const { mountFormDesigner } = await import("./form_designer.js");
+    return mountFormDesigner(main, { app, path, meta: state.meta, reload: () => route() });
+  }
+  if (!asText && kind === "flow") {
+    const { mountFlowDesigner } = await import("./flow_designer.js");
+    return mountFlowDesigner(main, { app, path, meta: state.meta, reload: () => route() });
+  }
+  return textEditor(app, path);
+}
+
+export async function route() {
+  try {
+    if (!(await ensureSignedIn())) return;
+    const hash = decodeURIComponent(location.hash.replace(/^#/, "").split("?")[0]) || "/";
+    let m;
+    if ((m = hash.match(/^\/app\/([^/]+)\/edit\/(.+)$/))) return await editorPage(m[1], m[2]);
+    if ((m = hash.match(/^\/app\/([^/]+)\/?$/))) return await appPage(m[1]);
+    return await appsPage();
+  } catch (err) {
+    problem(err.message);
+  }
+}
+
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,478 @@
+// The form designer: palette of field types → canvas (reorder, sections, sub-tables) → property panel, with
+// expressions completed and checked as you type, a live preview, and the YAML the draft will be saved as.
+import { debounce, h, post, text } from "./api.js";
+import { FileSession, Toolbar } from "./session.js";
+
+const EXPR_PROPS = ["expr", "visible_if", "required_if", "readonly_if"];
+const COMMON = ["key", "type", "label", "help", "required", "readonly", "default", "visible_if", "required_if", "readonly_if"];
+const GROUP_ORDER = ["basic", "layout", "structure", "relation", "computed", "files"];
+const GROUP_LABEL = { basic: "Basic", layout: "Layout", structure: "Structure", relation: "People & relations", computed: "Computed", files: "Files" };
+const KEY_RE = /^[a-z][a-z0-9_]{0,39}$/;
+
+export async function mountFormDesigner(root, { app, path, meta, reload }) {
+  const session = new FileSession(app, path, { onReload: reload });
+  const file = await session.load();
+  if (!file.data || typeof file.data !== "object" || Array.isArray(file.data)) {
+    root.replaceChildren(h("div.banner.error", {}, "This file cannot be read as a form (not a YAML mapping). ",
+      h("a", { href: `#/app/${app}/edit/${path}?text=1` }, "Open it as text")));
+    return;
+  }
+  const model = file.data;
+  if (!Array.isArray(model.fields)) model.fields = [];
+  const types = Object.fromEntries(meta.field_types.map((t) => [t.name, t]));
+  const fieldSchema = meta.schemas.form.$defs.field.properties;
+  const functions = meta.functions.map((f) => f.name);
+  const formKeys = [];
+  let selected = null; // the selected field object (or null: the form itself)
+  let errors = file.errors;
+  let lastContent = file.content;
+  const cardsByPath = new Map();
+  const pathOf = new Map(); // field object → "fields[2].fields[0]"
+  const exprErrorEls = new Map(); // "fields[2].visible_if" → element
+  let uid = 0;
+  const byUid = new Map();
+
+  // -- layout -------------------------------------------------------------------------------------------------
+  const palette = h("div.palette", { "data-testid": "palette" });
+  const canvasList = h("div.canvas-list.root", { "data-testid": "canvas", "data-list": "root" });
+  const canvas = h("div.canvas", {}, h("div.form-title", {}), canvasList);
+  const panel = h("div.panel", { "data-testid": "properties" });
+  const preview = h("div.preview", { "data-testid": "preview" });
+  const yamlView = h("pre.yaml", { "data-testid": "yaml" });
+  const tabs = {};
+  const showTab = (name) => {
+    for (const [n, [btn, pane]] of Object.entries(tabs)) { btn.classList.toggle("active", n === name); pane.hidden = n !== name; }
+    if (name === "preview") renderPreview();
+    if (name === "yaml") yamlView.textContent = lastContent;
+  };
+  for (const [name, label, pane] of [["design", "Design", canvas], ["preview", "Preview", preview], ["yaml", "YAML", yamlView]]) {
+    tabs[name] = [h("button.tab", { onclick: () => showTab(name), "data-testid": `tab-${name}` }, label), pane];
+  }
+  const toolbar = new Toolbar(session, {
+    onSave: () => save(),
+    onPick: (e) => pick(e.path),
+    extra: [h("a.small", { href: `#/app/${app}/edit/${path}?text=1` }, "edit as text")],
+  });
+  session.onPublishErrors = (errs) => { errors = errs; markErrors(); };
+  root.replaceChildren(toolbar.el, toolbar.banners,
+    h("div.designer", {}, palette,
+      h("div.center", {}, h("div.tabs", {}, Object.values(tabs).map(([b]) => b)), canvas, preview, yamlView),
+      panel),
+    toolbar.problems);
+  showTab("design");
+
+  // -- palette ------------------------------------------------------------------------------------------------
+  const groups = {};
+  for (const t of meta.field_types) (groups[t.group] ||= []).push(t);
+  for (const g of [...GROUP_ORDER, ...Object.keys(groups).filter((g) => !GROUP_ORDER.includes(g))]) {
+    if (!groups[g]) continue;
+    const list = h("div.palette-list", {}, groups[g].map((t) => h("div.palette-item", {
+      "data-new-type": t.name, "data-type": t.name, "data-testid": `palette-${t.name}`, title: t.name,
+    }, t.label, h("small", {}, t.name))));
+    palette.append(h("h4", {}, GROUP_LABEL[g] || g), list);
+    new Sortable(list, { group: { name: "fields", pull: "clone", put: false }, sort: false, forceFallback: true,
+      fallbackOnBody: true, onEnd: () => setTimeout(syncFromDom) });
+  }
+
+  // -- model helpers ------------------------------------------------------------------------------------------
+  function allKeys(list) { return new Set(list.map((f) => f.key)); }
+  function newField(type, siblings) {
+    const base = type.replace(/[^a-z0-9_]/g, "_");
+    const taken = allKeys(siblings);
+    let n = 1;
+    while (taken.has(`${base}_${n}`)) n++;
+    const f = { key: `${base}_${n}`, type };
+    const t = types[type];
+    if (!t.layout_only || type === "section") f.label = `${t.label} ${n}`;
+    if (["select", "radio", "multi_select", "checkboxes"].includes(type)) f.options = ["A", "B"];
+    if (type === "subtable") f.fields = [];
+    if (type === "formula") f.expr = "1";
+    if (type === "serial_number") f.template = "NO-{YYYY}{MM}-{0000}";
+    if (type === "relation") f.to = formKeys[0] || model.key;
+    if (type === "description") f.text = "…";
+    return f;
+  }
+  function markDirty() { session.dirty = true; toolbar.status("Unsaved changes"); liveCheck(); }
+
+  function readList(listEl, siblingsForKeys) {
+    const out = [];
+    for (const card of [...listEl.children]) {
+      if (card.dataset.newType) {
+        const f = newField(card.dataset.newType, [...siblingsForKeys, ...out]);
+        out.push(f);
+        selected = f;
+        continue;
+      }
+      const f = byUid.get(card.dataset.uid);
+      if (!f) continue;
+      const inner = card.querySelector(":scope > .canvas-list");
+      if (f.type === "section") {
+        out.push(f);
+        out.push(...readList(inner, [...siblingsForKeys, ...out]));
+      } else if (f.type === "subtable") {
+        f.fields = readList(inner, []);
+        out.push(f);
+      } else out.push(f);
+    }
+    return out;
+  }
+
+  function syncFromDom() {
+    const before = JSON.stringify(model.fields);
+    model.fields = readList(canvasList, []);
+    renderCanvas();
+    renderPanel();
+    if (JSON.stringify(model.fields) !== before) markDirty();
+  }
+
+  function removeField(f) {
+    const drop = (list) => {
+      const i = list.indexOf(f);
+      if (i >= 0) { list.splice(i, 1); return true; }
+      return list.some((x) => Array.isArray(x.fields) && drop(x.fields));
+    };
+    drop(model.fields);
+    if (selected === f) selected = null;
+    renderCanvas(); renderPanel(); markDirty();
+  }
+
+  // -- canvas -------------------------------------------------------------------------------------------------
+  function canPut(to, _from, dragEl) {
+    const type = dragEl.dataset.type;
+    const kind = to.el.dataset.list;
+    if (kind === "subtable") return !["subtable", "section"].includes(type);
+    if (kind === "section") return true;
+    return true;
+  }
+  function makeSortable(el) {
+    new Sortable(el, { group: { name: "fields", pull: true, put: canPut }, forceFallback: true, fallbackOnBody: true,
+      animation: 0, swapThreshold: 0.6, emptyInsertThreshold: 12, onEnd: () => setTimeout(syncFromDom) });
+  }
+
+  function card(f, fpath, keyPath) {
+    const id = String(++uid);
+    byUid.set(id, f);
+    pathOf.set(f, fpath);
+    const t = types[f.type] || { label: f.type };
+    const badges = [];
+    if (f.required) badges.push(h("span.badge", {}, "required"));
+    if (f.visible_if) badges.push(h("span.badge.cond", { title: f.visible_if }, "conditional"));
+    if (f.expr) badges.push(h("code.badge", {}, `= ${f.expr}`));
+    const el = h(`div.card.type-${f.type}`, { "data-uid": id, "data-type": f.type, "data-key": f.key, "data-testid": `field-${keyPath}`,
+      onclick: (ev) => { ev.stopPropagation(); selected = f; renderCanvas(); renderPanel(); } },
+    h("div.card-head", {}, h("span.label", {}, text(f.label) || f.key), " ", h("code.key", {}, f.key),
+      h("span.type", {}, t.label), ...badges,
+      h("button.delete", { title: "Delete field", "data-testid": `delete-${keyPath}`, onclick: (ev) => { ev.stopPropagation(); removeField(f); } }, "×")),
+    h("div.card-errors"));
+    if (f === selected) el.classList.add("selected");
+    cardsByPath.set(fpath, el);
+    return el;
+  }
+
+  function renderCanvas() {
+    byUid.clear(); cardsByPath.clear(); pathOf.clear();
+    canvas.querySelector(".form-title").replaceChildren(h("strong", {}, text(model.label) || model.key), " ", h("code", {}, model.key || ""),
+      h("button.small", { onclick: () => { selected = null; renderCanvas(); renderPanel(); }, "data-testid": "form-props" }, "form properties"));
+    canvasList.replaceChildren();
+    let target = canvasList;
+    model.fields.forEach((f, i) => {
+      const fpath = `fields[${i}]`;
+      const el = card(f, fpath, f.key);
+      if (f.type === "section") {
+        const inner = h("div.canvas-list", { "data-list": "section", "data-testid": `section-list-${f.key}` });
+        el.append(inner);
+        canvasList.append(el);
+        makeSortable(inner);
+        target = inner;
+        return;
+      }
+      if (f.type === "subtable") {
+        const inner = h("div.canvas-list", { "data-list": "subtable", "data-testid": `subtable-list-${f.key}` });
+        (f.fields || []).forEach((s, j) => inner.append(card(s, `${fpath}.fields[${j}]`, `${f.key}.${s.key}`)));
+        el.append(inner);
+        makeSortable(inner);
+      }
+      target.append(el);
+    });
+    if (!model.fields.length) canvasList.append(h("p.hint.empty", {}, "Drag field types here from the palette."));
+    makeSortable(canvasList);
+    markErrors();
+  }
+
+  // -- problems on the canvas ---------------------------------------------------------------------------------
+  function cardFor(errPath) {
+    let best = null;
+    for (const [p, el] of cardsByPath) {
+      if ((errPath === p || errPath.startsWith(p + ".") || errPath.startsWith(p + "[")) && (!best || p.length > best[0].length)) best = [p, el];
+    }
+    return best;
+  }
+  function markErrors() {
+    for (const el of cardsByPath.values()) { el.classList.remove("has-error"); el.querySelector(".card-errors").replaceChildren(); }
+    for (const el of exprErrorEls.values()) el.textContent = "";
+    const mine = errors.filter((e) => e.file === path);
+    for (const e of mine) {
+      const hit = cardFor(e.path || "");
+      if (hit) {
+        hit[1].classList.add("has-error");
+        hit[1].querySelector(".card-errors").append(h("div.card-error", {}, `${e.path.slice(hit[0].length).replace(/^\./, "") || "field"}: ${e.message}`, e.hint ? ` (${e.hint})` : ""));
+      }
+      const exprEl = exprErrorEls.get(e.path);
+      if (exprEl) exprEl.textContent = `${e.message}${e.hint ? ` (${e.hint})` : ""}`;
+    }
+    toolbar.showErrors(errors);
+  }
+  function pick(errPath) {
+    const hit = cardFor(errPath || "");
+    if (!hit) return;
+    const f = byUid.get(hit[1].dataset.uid);
+    selected = f; renderCanvas(); renderPanel();
+    cardsByPath.get(hit[0])?.scrollIntoView({ block: "nearest" });
+  }
+
+  const liveCheck = debounce(async () => {
+    try {
+      const out = await session.check({ data: model });
+      errors = out.errors;
+      lastContent = out.content ?? lastContent;
+      if (!yamlView.hidden) yamlView.textContent = lastContent;
+      markErrors();
+      if (!preview.hidden) refreshPreview();
+    } catch (err) { toolbar.status(`Check failed: ${err.message}`); }
+  }, 300);
+
+  async function save() {
+    const saved = await session.save({ data: model });
+    if (saved) { errors = saved.errors; lastContent = saved.content; markErrors(); }
+  }
+
+  // -- property panel -----------------------------------------------------------------------------------------
+  function siblingsOf(f) {
+    const p = pathOf.get(f) || "";
+    const m = p.match(/^fields\[(\d+)\]\.fields\[\d+\]$/);
+    return m ? model.fields[Number(m[1])].fields : model.fields;
+  }
+  function scopeNames(f) {
+    const p = pathOf.get(f) || "";
+    const m = p.match(/^fields\[(\d+)\]\.fields\[\d+\]$/);
+    const valueKeys = (list) => list.filter((x) => !(types[x.type] || {}).layout_only).map((x) => x.key);
+    if (m) return [...valueKeys(model.fields[Number(m[1])].fields), "parent"];
+    return valueKeys(model.fields);
+  }
+
+  function setProp(obj, prop, value) {
+    if (value === undefined || value === "" || (Array.isArray(value) && !value.length)) delete obj[prop];
+    else obj[prop] = value;
+    renderCanvas();
+    markDirty();
+  }
+
+  function exprEditor(f, prop) {
+    const input = h("input.expr", { value: f[prop] || "", spellcheck: "false", autocomplete: "off", "data-testid": `prop-${prop}` });
+    const list = h("ul.complete", { hidden: true, "data-testid": `complete-${prop}` });
+    const err = h("div.expr-error", { "data-testid": `error-${prop}` });
+    exprErrorEls.set(`${pathOf.get(f) ?? ""}${pathOf.get(f) ? "." : ""}${prop}`, err);
+    let items = [];
+    let active = 0;
+    const wordAtCaret = () => {
+      const upto = input.value.slice(0, input.selectionStart);
+      const m = upto.match(/[A-Za-z_][A-Za-z0-9_]*$/);
+      return m ? m[0] : "";
+    };
+    const accept = (name) => {
+      const word = wordAtCaret();
+      const start = input.selectionStart - word.length;
+      const isFn = functions.includes(name);
+      const insert = isFn ? `${name}(` : name;
+      input.value = input.value.slice(0, start) + insert + input.value.slice(input.selectionStart);
+      input.setSelectionRange(start + insert.length, start + insert.length);
+      list.hidden = true;
+      setProp(f, prop, input.value);
+      input.focus();
+    };
+    const suggest = () => {
+      const word = wordAtCaret();
+      if (!word) { list.hidden = true; return; }
+      const lower = word.toLowerCase();
+      items = [...scopeNames(f), ...functions].filter((n) => n.toLowerCase().startsWith(lower) && n !== word).slice(0, 8);
+      active = 0;
+      list.replaceChildren(...items.map((n, i) => h(`li${i === 0 ? ".active" : ""}`, {
+        onmousedown: (ev) => { ev.preventDefault(); accept(n); }, "data-name": n,
+      }, n, functions.includes(n) ? h("small", {}, " function") : h("small", {}, " field"))));
+      list.hidden = !items.length;
+    };
+    input.addEventListener("input", () => { setProp(f, prop, input.value); suggest(); });
+    input.addEventListener("keydown", (ev) => {
+      if (list.hidden) return;
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        active = (active + (ev.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+        [...list.children].forEach((li, i) => li.classList.toggle("active", i === active));
+      } else if (ev.key === "Enter" || ev.key === "Tab") {
+        ev.preventDefault(); accept(items[active]);
+      } else if (ev.key === "Escape") list.hidden = true;
+    });
+    input.addEventListener("blur", () => setTimeout(() => { list.hidden = true; }, 150));
+    return h("div.expr-box", {}, input, list, err);
+  }
+
+  function optionsEditor(f) {
+    const toLine = (o) => (typeof o === "object" && o !== null ? (o.label !== undefined && text(o.label) !== String(o.value) ? `${o.value} = ${text(o.label)}` : String(o.value)) : String(o));
+    const area = h("textarea.options", { rows: 4, "data-testid": "prop-options" });
+    area.value = (f.options || []).map(toLine).join("\n");
+    area.addEventListener("input", () => {
+      const opts = area.value.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
+        const [value, ...label] = l.split("=");
+        return label.length ? { value: value.trim(), label: label.join("=").trim() } : value.trim();
+      });
+      setProp(f, "options", opts);
+    });
+    return h("div", {}, area, h("small.muted", {}, "one option per line; 'value = label' to show another text"));
+  }
+
+  function input(obj, prop, schema) {
+    const value = obj[prop];
+    const testid = `prop-${prop}`;
+    if (EXPR_PROPS.includes(prop)) return exprEditor(obj, prop);
+    if (prop === "options") return optionsEditor(obj);
+    if (prop === "type") {
+      return h("select", { "data-testid": testid, onchange: (ev) => { obj.type = ev.target.value; if (obj.type === "subtable" && !obj.fields) obj.fields = []; setProp(obj, "type", obj.type); renderPanel(); } },
+        Object.keys(types).sort().map((n) => h("option", { value: n, selected: n === value }, `${types[n].label} (${n})`)));
+    }
+    if (schema && schema.type === "boolean") {
+      return h("input", { type: "checkbox", checked: !!value, "data-testid": testid, onchange: (ev) => setProp(obj, prop, ev.target.checked || undefined) });
+    }
+    if (schema && schema.enum) {
+      return h("select", { "data-testid": testid, onchange: (ev) => setProp(obj, prop, ev.target.value || undefined) },
+        h("option", { value: "" }, "—"), schema.enum.map((v) => h("option", { value: v, selected: v === value }, v)));
+    }
+    if (schema && schema.type === "array" && schema.items && schema.items.enum) {
+      const chosen = new Set(value || []);
+      return h("div.checks", {}, schema.items.enum.map((v) => h("label.inline", {}, h("input", { type: "checkbox", checked: chosen.has(v), onchange: (ev) => {
+        ev.target.checked ? chosen.add(v) : chosen.delete(v);
+        setProp(obj, prop, schema.items.enum.filter((x) => chosen.has(x)));
+      } }), v)));
+    }
+    const isText = schema && schema.$ref && schema.$ref.endsWith("/text");
+    const shown = isText ? text(value) : value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
+    const el = h("input", { value: shown, "data-testid": testid, spellcheck: "false" });
+    if (prop === "to") el.setAttribute("list", "dl-forms");
+    el.addEventListener("input", () => {
+      const raw = el.value;
+      let v = raw;
+      if (raw === "") v = undefined;
+      else if (isText && value && typeof value === "object") v = { ...value, "zh-CN": raw };
+      else if (schema && (schema.type === "integer")) v = /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+      else if (schema && Array.isArray(schema.type) && schema.type.includes("number")) v = /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+      else if (prop === "default") v = raw === "true" ? true : raw === "false" ? false : /^-?\d+(\.\d+)?$/.test(raw.trim()) && !["text", "textarea", "select", "radio", "phone", "id_card"].includes(obj.type) ? Number(raw.trim()) : raw;
+      if (prop === "key") {
+        el.classList.toggle("invalid", !KEY_RE.test(raw));
+      }
+      obj[prop] = v;
+      if (v === undefined) delete obj[prop];
+      renderCanvas();
+      markDirty();
+    });
+    return el;
+  }
+
+  function renderPanel() {
+    exprErrorEls.clear();
+    if (!selected) {
+      const schema = meta.schemas.form.properties;
+      const keys = model.fields.filter((f) => !(types[f.type] || {}).layout_only).map((f) => f.key);
+      const title = h("select", { "data-testid": "prop-title_field", onchange: (ev) => setProp(model, "title_field", ev.target.value || undefined) },
+        h("option", { value: "" }, "—"), keys.map((k) => h("option", { value: k, selected: k === model.title_field }, k)));
+      panel.replaceChildren(h("h3", {}, "Form"),
+        h("label", {}, "key", input(model, "key", schema.key)),
+        h("label", {}, "label", input(model, "label", schema.label)),
+        h("label", {}, "description", input(model, "description", schema.description)),
+        h("label", {}, "title field", title),
+        h("p.muted", {}, "Select a field on the canvas to edit it."));
+      return;
+    }
+    const f = selected;
+    const t = types[f.type] || { options: [] };
+    let props = t.layout_only ? ["key", "type", "label"] : t.computed ? ["key", "type", "label", "help", "visible_if"] : COMMON;
+    props = [...props, ...t.options.filter((o) => o !== "fields" && !props.includes(o))];
+    const rows = props.map((p) => h("label", { "data-prop": p }, h("span.prop-name", { title: fieldSchema[p]?.description || "" }, p), input(f, p, fieldSchema[p])));
+    const errs = errors.filter((e) => e.file === path && pathOf.get(f) && (e.path === pathOf.get(f) || e.path.startsWith(pathOf.get(f) + ".")));
+    panel.replaceChildren(h("h3", {}, `${t.label || f.type} field`), ...rows,
+      h("datalist", { id: "dl-forms" }, formKeys.map((k) => h("option", { value: k }))),
+      h("div.field-errors", {}, errs.map((e) => h("div.card-error", {}, `${e.path}: ${e.message}`))));
+    markErrors();
+  }
+
+  // -- preview ------------------------------------------------------------------------------------------------
+  const previewValues = {};
+  const refreshPreview = debounce(async () => {
+    try {
+      const out = await post(`/api/designer/apps/${encodeURIComponent(app)}/preview`, { path, data: model, values: previewValues });
+      for (const wrap of preview.querySelectorAll("[data-field]")) {
+        const key = wrap.dataset.field;
+        wrap.hidden = out.visible[key] === false;
+        wrap.classList.toggle("required", !!out.required[key]);
+        const problemEl = wrap.querySelector(".preview-problem");
+        if (problemEl) problemEl.textContent = out.problems?.[key] || "";
+        if (key in (out.computed || {})) wrap.querySelector("output").textContent = out.computed[key] ?? "";
+      }
+      preview.querySelector(".preview-errors").textContent = out.errors.length ? `The form has ${out.errors.length} problem(s); the preview shows the last working state.` : "";
+    } catch (err) { preview.querySelector(".preview-errors").textContent = err.message; }
+  }, 250);
+
+  function widget(f, onValue) {
+    const opts = (f.options || []).map((o) => (typeof o === "object" ? o : { value: o, label: o }));
+    if (["select", "radio"].includes(f.type)) {
+      return h("select", { onchange: (ev) => onValue(ev.target.value || null) }, h("option", { value: "" }, "—"),
+        opts.map((o) => h("option", { value: o.value }, text(o.label) || o.value)));
+    }
+    if (["multi_select", "checkboxes"].includes(f.type)) {
+      const chosen = new Set();
+      return h("div.checks", {}, opts.map((o) => h("label.inline", {}, h("input", { type: "checkbox", onchange: (ev) => {
+        ev.target.checked ? chosen.add(o.value) : chosen.delete(o.value); onValue([...chosen]);
+      } }), text(o.label) || o.value)));
+    }
+    if (f.type === "boolean") return h("input", { type: "checkbox", onchange: (ev) => onValue(ev.target.checked) });
+    if (f.type === "textarea" || f.type === "rich_text") return h("textarea", { oninput: (ev) => onValue(ev.target.value) });
+    const kind = { date: "date", datetime: "datetime-local", time: "time", email: "email", integer: "number", rating: "number" }[f.type] || "text";
+    return h("input", { type: kind, oninput: (ev) => onValue(ev.target.value) });
+  }
+
+  function renderPreview() {
+    const body = h("div.preview-form");
+    for (const f of model.fields) {
+      const t = types[f.type] || {};
+      if (f.type === "section") { body.append(h("h3.preview-section", { "data-field": f.key }, text(f.label) || f.key)); continue; }
+      if (f.type === "divider") { body.append(h("hr", { "data-field": f.key })); continue; }
+      if (f.type === "description") { body.append(h("p", { "data-field": f.key }, text(f.text))); continue; }
+      const wrap = h("div.preview-field", { "data-field": f.key, "data-testid": `preview-${f.key}` }, h("span.preview-label", {}, text(f.label) || f.key));
+      if (t.computed) wrap.append(h("output", {}));
+      else if (f.type === "subtable") {
+        const rows = (previewValues[f.key] ||= []);
+        const table = h("table.preview-rows", {}, h("tr", {}, (f.fields || []).map((s) => h("th", {}, text(s.label) || s.key))));
+        const addRow = () => {
+          const row = {};
+          rows.push(row);
+          table.append(h("tr", {}, (f.fields || []).map((s) => h("td", {}, (types[s.type] || {}).computed ? "" : widget(s, (v) => { row[s.key] = v; refreshPreview(); })))));
+          refreshPreview();
+        };
+        rows.splice(0);
+        wrap.append(table, h("button.small", { onclick: addRow, "data-testid": `preview-add-${f.key}` }, "+ row"));
+      } else wrap.append(widget(f, (v) => { previewValues[f.key] = v; refreshPreview(); }));
+      wrap.append(h("span.preview-problem"));
+      body.append(wrap);
+    }
+    preview.replaceChildren(h("p.preview-errors.error"), body);
+    refreshPreview();
+  }
+
+  // -- start --------------------------------------------------------------------------------------------------
+  try {
+    const { files } = await (await import("./api.js")).get(`/api/designer/apps/${encodeURIComponent(app)}/files`);
+    formKeys.push(...files.filter((x) => x.kind === "form" && x.key).map((x) => x.key));
+  } catch (_) { /* completion of relation targets is a convenience */ }
+  renderCanvas();
+  renderPanel();
+  toolbar.showErrors(errors);
+  session.watch();
+}

@@ -1,0 +1,46 @@
+"""Fixtures of the designer tests: a temporary copy of the purchasing app, with a designer (dora) added.
+
+A helper module rather than a conftest.py, so the root conftest keeps the module name ``conftest``."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.identity import sync_org
+
+from conftest import APPS, Api, make_platform
+
+EXTRA_ORG = """
+  - {username: dora, name: Dora Designer, email: dora@example.com, department: hq, roles: [designer]}
+"""
+
+
+def copy_app(tmp_path: Path) -> Path:
+    target = tmp_path / "apps" / "purchasing"
+    shutil.copytree(APPS / "purchasing", target)
+    org = target / "org.yaml"
+    text = org.read_text()
+    text = text.replace("  - {key: finance, label: 财务}\n", "  - {key: finance, label: 财务}\n  - {key: designer, label: 设计者}\n")
+    org.write_text(text.rstrip("\n") + EXTRA_ORG)
+    return target
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return copy_app(tmp_path)
+
+
+@pytest.fixture
+def plat(database, tmp_path, clock, folder):  # type: ignore[no-untyped-def]
+    p = make_platform(database, tmp_path, clock, apps_dir=folder.parent)
+    p.publish_folder(folder, "setup", "first")
+    with p.db.begin() as conn:
+        sync_org(conn, p.apps["purchasing"].spec.org, clock.now(), with_users=True)
+    return p
+
+
+@pytest.fixture
+def dapi(plat) -> Api:  # type: ignore[no-untyped-def]
+    return Api(plat)
