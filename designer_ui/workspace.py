@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -28,6 +29,8 @@ from engine.loader import APP_FILE, DEFINITION_SUFFIXES, ORG_FILE, read_app_fold
 from engine.metaschema import BASE_URI, load_schema
 
 from . import yamlio
+
+log = logging.getLogger("loomwork.designer")
 
 #: token of a file that does not exist (a save with it creates the file, and fails if it appeared meanwhile)
 NEW_FILE = "new"
@@ -144,7 +147,11 @@ class Workspace:
             order = lambda d: yamlio.order_by_schema(d, schema, lambda ref: _resolve(kind, ref))  # noqa: E731
         except KeyError:
             pass
-        return yamlio.merge_text(old, data, order=order)
+        text = yamlio.merge_text(old, data, order=order)
+        if _quiet_load(rel, text) != _plain(data):  # never write what would read back differently
+            log.warning("designer: round-trip of %s did not read back equal; writing it plainly", rel)
+            text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=4096)
+        return text
 
     @contextmanager
     def _locked(self, app: AppFolder) -> Iterator[None]:
@@ -220,6 +227,10 @@ class Workspace:
             return self.platform.load_files(files, errors), []
         except DefinitionErrors as exc:
             return None, list(exc.errors)
+
+
+def _plain(data: Any) -> Any:
+    return json.loads(json.dumps(data))
 
 
 def _quiet_load(rel: str, text: str) -> Any:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString, SingleQuotedScalarString
 
 IDENTITY_KEYS = ("key", "id")
 #: flow-style items longer than this are written in block style instead
@@ -116,7 +116,14 @@ def to_rt(value: Any, *, flow: bool = False) -> Any:
         return seq
     if isinstance(value, str) and "\n" in value and not flow:
         return LiteralScalarString(value)
+    if isinstance(value, str) and flow and _risky_in_flow(value):
+        return DoubleQuotedScalarString(value) if "'" in value else SingleQuotedScalarString(value)
     return value
+
+
+def _risky_in_flow(text: str) -> bool:
+    """Text that a YAML 1.1 reader (PyYAML, which loads definitions) would misread inside ``{...}`` unquoted."""
+    return any(c in text for c in "?,[]{}#\"'") or ": " in text or text != text.strip()
 
 
 def merge(old: Any, new: Any, flow: bool = False) -> Any:

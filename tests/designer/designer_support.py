@@ -44,3 +44,36 @@ def plat(database, tmp_path, clock, folder):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def dapi(plat) -> Api:  # type: ignore[no-untyped-def]
     return Api(plat)
+
+
+class LiveServer:
+    """The platform's ASGI app served by uvicorn in a thread, on a free port of 127.0.0.1."""
+
+    def __init__(self, platform) -> None:  # type: ignore[no-untyped-def]
+        import socket
+        import threading
+
+        import uvicorn
+
+        from engine.web.app import create_app
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        import time
+
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
