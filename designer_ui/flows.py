@@ -15,10 +15,8 @@ from engine.source import DocumentError, parse_text
 from .workspace import AppFolder, Workspace
 
 
-def _app_without_flows(ws: Workspace, folder: AppFolder, overrides: Mapping[str, str]) -> Any:
+def _app_without_flows(ws: Workspace, files: Mapping[str, str]) -> Any:
     """The app spec (forms, org) for checking a flow; flow files are left out so a broken flow cannot hide it."""
-    files, _errors = read_app_folder(folder.folder)
-    files.update(overrides)
     files = {k: v for k, v in files.items() if not k.startswith("flows/")}
     try:
         return ws.platform.load_files(files)
@@ -37,15 +35,20 @@ def _field_types(form: Any) -> dict[str, str]:
     return out
 
 
-def load_draft_flow(ws: Workspace, folder: AppFolder, path: str, content: str) -> tuple[Any, Any, list[DefinitionError]]:
-    """(flow spec or None, app spec or None, problems) for a draft flow file."""
+def load_draft_flow(ws: Workspace, folder: AppFolder | None, path: str, content: str,
+                    app_files: Mapping[str, str] | None = None) -> tuple[Any, Any, list[DefinitionError]]:
+    """(flow spec or None, app spec or None, problems) for a draft flow file, checked against the app's forms and
+    roles (the app's files from ``folder``, or ``app_files``)."""
     from flow_engine import load_flow
 
     try:
         doc = parse_text(content, path)
     except DocumentError as exc:
         return None, None, [exc.error]
-    app = _app_without_flows(ws, folder, {})
+    if app_files is None:
+        assert folder is not None
+        app_files = read_app_folder(folder.folder)[0]
+    app = _app_without_flows(ws, app_files)
     roles = app.org.role_keys if app is not None else None
     fields = None
     if app is not None and isinstance(doc.data, dict) and doc.data.get("form") in app.forms:

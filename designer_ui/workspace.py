@@ -223,10 +223,19 @@ class Workspace:
                 files.pop(rel, None)
             else:
                 files[rel] = text
+        flow_files: dict[str, str] = {}
+        if "flows" not in self.kinds_by_folder():  # no flow engine plugged in: check flows on their own
+            flow_files = {k: files.pop(k) for k in list(files) if k.startswith("flows/")}
         try:
-            return self.platform.load_files(files, errors), []
+            spec, problems = self.platform.load_files(files, errors), []
         except DefinitionErrors as exc:
-            return None, list(exc.errors)
+            spec, problems = None, list(exc.errors)
+        if flow_files:
+            from .flows import load_draft_flow
+
+            for rel, text in flow_files.items():
+                problems.extend(load_draft_flow(self, None, rel, text, app_files=files)[2])
+        return (spec if not problems else None), problems
 
 
 def _plain(data: Any) -> Any:

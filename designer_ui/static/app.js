@@ -2,7 +2,9 @@
 import { ApiError, debounce, errorList, fileUrl, get, h, post, put, setCsrf, text } from "./api.js";
 import { FileSession, Toolbar } from "./session.js";
 
-const main = document.getElementById("main");
+const shell = document.getElementById("main");
+// each route renders into a fresh box: a slower earlier route that finishes late writes into a box no longer shown
+let current = shell;
 const crumbs = document.getElementById("crumbs");
 const who = document.getElementById("who");
 export const state = { me: null, meta: null };
@@ -11,11 +13,11 @@ function setCrumbs(...parts) {
   crumbs.replaceChildren(...parts.flatMap((p, i) => [i ? " / " : "", p.href ? h("a", { href: p.href }, p.label) : p.label]));
 }
 
-function problem(message) {
+function problem(message, main = current) {
   main.replaceChildren(h("div.banner.error", { "data-testid": "page-error" }, message));
 }
 
-async function signIn() {
+async function signIn(main) {
   const user = h("input", { name: "username", autocomplete: "username", "data-testid": "username" });
   const pass = h("input", { name: "password", type: "password", autocomplete: "current-password", "data-testid": "password" });
   const msg = h("p.error");
@@ -34,25 +36,25 @@ async function signIn() {
   user.focus();
 }
 
-async function ensureSignedIn() {
+async function ensureSignedIn(main) {
   if (state.me) return true;
   try {
     state.me = await get("/api/me");
     setCsrf(state.me.csrf_token);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) { await signIn(); return false; }
+    if (err instanceof ApiError && err.status === 401) { await signIn(main); return false; }
     throw err;
   }
   who.textContent = state.me.name || state.me.username;
   if (!state.me.admin && !(state.me.roles || []).includes("designer")) {
-    problem("Only administrators and designers may use the designer.");
+    problem("Only administrators and designers may use the designer.", main);
     return false;
   }
   if (!state.meta) state.meta = await get("/api/designer/meta");
   return true;
 }
 
-async function appsPage() {
+async function appsPage(main) {
   setCrumbs({ label: "Apps" });
   const { apps } = await get("/api/designer/apps");
   main.replaceChildren(h("h2", {}, "Apps"), h("ul.cards", {}, apps.map((a) => h("li.card", {},
@@ -63,7 +65,7 @@ async function appsPage() {
 
 function kindOf(file) { return file.kind; }
 
-async function appPage(app) {
+async function appPage(main, app) {
   setCrumbs({ label: "Apps", href: "#/" }, { label: app });
   const [{ files }, history] = await Promise.all([
     get(`/api/designer/apps/${encodeURIComponent(app)}/files`),
@@ -104,7 +106,7 @@ async function appPage(app) {
     try {
       const v = await post(`/api/designer/apps/${encodeURIComponent(app)}/rollback`, { version: n });
       rollbackMsg.textContent = `Rolled back: version ${v.number} has the files of version ${n}`;
-      setTimeout(() => appPage(app), 600);
+      setTimeout(() => route(), 600);
     } catch (err) { rollbackMsg.textContent = `Roll back refused: ${err.message}`; }
   };
   const latest = history.versions[0];
@@ -137,7 +139,7 @@ export function renderDiff(textOut) {
 }
 
 // Any definition as text, for kinds without a visual editor (and for editing YAML by hand).
-async function textEditor(app, path) {
+async function textEditor(main, app, path) {
   const session = new FileSession(app, path, { onReload: () => route() });
   const file = await session.load();
   const area = h("textarea.code", { spellcheck: "false", "data-testid": "text-editor" });
@@ -158,7 +160,7 @@ async function textEditor(app, path) {
   session.watch();
 }
 
-async function editorPage(app, path) {
+async function editorPage(main, app, path) {
   setCrumbs({ label: "Apps", href: "#/" }, { label: app, href: `#/app/${app}` }, { label: path });
   const kind = (await get(`/api/designer/apps/${encodeURIComponent(app)}/files`)).files.find((f) => f.path === path)?.kind;
   const asText = new URLSearchParams(location.hash.split("?")[1] || "").get("text") === "1";
@@ -170,19 +172,22 @@ async function editorPage(app, path) {
     const { mountFlowDesigner } = await import("./flow_designer.js");
     return mountFlowDesigner(main, { app, path, meta: state.meta, reload: () => route() });
   }
-  return textEditor(app, path);
+  return textEditor(main, app, path);
 }
 
 export async function route() {
+  const main = h("div.route");
+  current = main;
+  shell.replaceChildren(main);
   try {
-    if (!(await ensureSignedIn())) return;
+    if (!(await ensureSignedIn(main))) return;
     const hash = decodeURIComponent(location.hash.replace(/^#/, "").split("?")[0]) || "/";
     let m;
-    if ((m = hash.match(/^\/app\/([^/]+)\/edit\/(.+)$/))) return await editorPage(m[1], m[2]);
-    if ((m = hash.match(/^\/app\/([^/]+)\/?$/))) return await appPage(m[1]);
-    return await appsPage();
+    if ((m = hash.match(/^\/app\/([^/]+)\/edit\/(.+)$/))) return await editorPage(main, m[1], m[2]);
+    if ((m = hash.match(/^\/app\/([^/]+)\/?$/))) return await appPage(main, m[1]);
+    return await appsPage(main);
   } catch (err) {
-    problem(err.message);
+    problem(err.message, main);
   }
 }
 

@@ -7,23 +7,23 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine.identity import sync_org
 
 from conftest import APPS, Api, make_platform
 
-EXTRA_ORG = """
-  - {username: dora, name: Dora Designer, email: dora@example.com, department: hq, roles: [designer]}
-"""
-
 
 def copy_app(tmp_path: Path) -> Path:
+    """A copy of the purchasing app with a ``designer`` role and a user holding it (dora)."""
     target = tmp_path / "apps" / "purchasing"
     shutil.copytree(APPS / "purchasing", target)
-    org = target / "org.yaml"
-    text = org.read_text()
-    text = text.replace("  - {key: finance, label: 财务}\n", "  - {key: finance, label: 财务}\n  - {key: designer, label: 设计者}\n")
-    org.write_text(text.rstrip("\n") + EXTRA_ORG)
+    org_file = target / "org.yaml"
+    org = yaml.safe_load(org_file.read_text())
+    org["roles"].append({"key": "designer", "label": "设计者"})
+    org["users"].append({"username": "dora", "name": "Dora Designer", "email": "dora@example.com",
+                         "department": org["departments"][0]["key"], "roles": ["designer"]})
+    org_file.write_text(yaml.safe_dump(org, allow_unicode=True, sort_keys=False))
     return target
 
 

@@ -209,3 +209,67 @@ def test_conflicts_outside_changes_and_problems_in_the_editor(server, browser, f
     problems = first.get_by_test_id("problems").inner_text()
     assert "duplicate field key 'title'" in problems and "quantity" in problems
     assert [v.number for v in plat.versions("purchasing")] == [1]
+
+
+FLOW = """key: request_approval
+form: purchase_request
+nodes:
+  - {id: start, type: start}
+  - {id: route, type: exclusive}
+  - {id: buyer_review, type: approval, assignees: {role: buyer}}
+  - {id: done, type: end, outcome: approved}
+edges:
+  - {from: start, to: route}
+  - {from: route, to: buyer_review, default: true}
+  - {from: buyer_review, to: done}
+"""
+
+
+def connect(page, source_node: str, target_node: str) -> None:  # type: ignore[no-untyped-def]
+    """Drag from a node's output dot to another node's input dot."""
+    out = page.get_by_test_id(f"node-{source_node}").locator(".output_1")
+    inp = page.get_by_test_id(f"node-{target_node}").locator(".input_1")
+    a, b = out.bounding_box(), inp.bounding_box()
+    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=10)
+    page.mouse.up()
+
+
+def test_flow_designer_adds_a_conditional_approval_and_simulates(server, browser, folder) -> None:  # type: ignore[no-untyped-def]
+    (folder / "flows").mkdir(exist_ok=True)
+    path = folder / "flows/request_approval.yaml"
+    path.write_text(FLOW)
+    page = browser()
+    sign_in(page, server)
+    page.goto(f"{server.url}/designer/#/app/purchasing/edit/flows/request_approval.yaml")
+    page.get_by_test_id("node-route").wait_for()
+    # a node dragged in from the palette is not reachable yet: the checks say so on the node
+    page.get_by_test_id("palette-approval").drag_to(page.get_by_test_id("flow-canvas"), target_position={"x": 420, "y": 330})
+    node = page.get_by_test_id("node-approval_1")
+    node.wait_for()
+    page.get_by_test_id("properties").get_by_test_id("prop-id").fill("finance_review")
+    page.get_by_test_id("properties").get_by_test_id("prop-id").press("Enter")
+    page.get_by_test_id("assignee-value").fill("finance")
+    page.get_by_test_id("prop-mode").select_option("all")
+    page.locator("[data-testid=node-finance_review].node-error").wait_for()
+    # connect it: route → finance_review (with a condition) → done
+    connect(page, "route", "finance_review")
+    connect(page, "finance_review", "done")
+    page.locator("[data-testid=node-finance_review].node-error").wait_for(state="detached")
+    page.locator(".connection.node_in_node-{} .main-path".format(
+        page.get_by_test_id("node-finance_review").get_attribute("id").split("-")[1])).first.click()
+    page.get_by_test_id("prop-if").fill("amount > 5000")
+    page.get_by_test_id("save").click()
+    page.get_by_test_id("status").filter(has_text="Saved").wait_for()
+    saved = yaml.safe_load(path.read_text())
+    node_def = next(n for n in saved["nodes"] if n["id"] == "finance_review")
+    assert node_def == {"id": "finance_review", "type": "approval", "assignees": {"role": "finance"}, "mode": "all"}
+    assert {"from": "route", "to": "finance_review", "if": "amount > 5000"} in saved["edges"]
+    assert {"from": "finance_review", "to": "done"} in saved["edges"]
+    # simulate: a large amount goes through finance, and the path lights up
+    page.get_by_test_id("sample-amount").fill("8000")
+    page.get_by_test_id("simulate").click()
+    page.get_by_test_id("simulate-result").filter(has_text="start → route → finance_review → done").wait_for()
+    page.locator("[data-testid=node-finance_review].on-path").wait_for()
+    assert page.locator("[data-testid=node-buyer_review].on-path").count() == 0
