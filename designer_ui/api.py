@@ -240,11 +240,16 @@ def build_router() -> APIRouter:
         return info.to_json() | {"changed": info.changed, "git": _commit(ws, folder, who, message)}
 
     @router.post("/apps/{app}/rule-tests")
-    def rule_tests(app: str, request: Request, who: Principal = Depends(designer_user)) -> dict[str, Any]:
-        """Run the draft's decision-table test cases."""
+    async def rule_tests(app: str, request: Request, who: Principal = Depends(designer_user)) -> dict[str, Any]:
+        """Run the decision-table test cases of the draft, with one file replaced if given (``{"path", "data"}``)."""
+        body = await read_json(request)
         ws = workspace_of(request)
         folder = ws.app(app)
-        spec, errors = ws.check(folder)
+        overrides: dict[str, str | None] = {}
+        if isinstance(body, dict) and body.get("path") is not None:
+            ws.safe_path(folder, body["path"])
+            overrides[body["path"]] = _text_from(ws, folder, body["path"], body)
+        spec, errors = ws.check(folder, overrides)
         if errors:
             raise DefinitionErrors(errors)
         runner = _rule_runner(ws.platform)

@@ -172,6 +172,10 @@ async function editorPage(main, app, path) {
     const { mountFlowDesigner } = await import("./flow_designer.js");
     return mountFlowDesigner(main, { app, path, meta: state.meta, reload: () => route() });
   }
+  if (!asText && kind === "decision_table") {
+    const { mountRulesEditor } = await import("./rules_editor.js");
+    return mountRulesEditor(main, { app, path, meta: state.meta, reload: () => route() });
+  }
   return textEditor(main, app, path);
 }
 

@@ -25,6 +25,10 @@ fields:
   - {key: quantity, type: integer, min: 1}  # pieces
   - {key: total, type: formula, expr: "price * quantity", result: money}
   - {key: note, type: textarea, max_length: 2000}
+  - {key: supplier, type: relation, to: supplier}
+  - {key: needed_by, type: date}
+  - {key: urgent, type: boolean, default: false}
+  - {key: category, type: select, options: [{value: it, label: IT}, {value: office, label: 办公}, {value: travel, label: 差旅}]}
 permissions:
   requester: {create: true, read: own, update: own, delete: own}
 """
@@ -166,6 +170,12 @@ def test_failing_rule_tests_refuse_publish(dapi, plat, folder) -> None:  # type:
     assert _save(dapi, got["token"], data=data, path=path).json()["valid"] is True
     ran = dapi.as_("admin").post(f"{URL}/rule-tests").json()
     assert (ran["passed"], ran["failed"]) == (3, 1)
+    assert "approval_level test 1 FAILED" in ran["failures"][0]
+    # the editor runs them on its unsaved grid too
+    data["tests"][0]["expect"]["level"] = "team"
+    ran = dapi.as_("admin").post(f"{URL}/rule-tests", json={"path": path, "data": data}).json()
+    assert (ran["passed"], ran["failed"]) == (4, 0)
+    data["tests"][0]["expect"]["level"] = "board"
     res = dapi.as_("admin").post(f"{URL}/publish", json={"message": "x"})
     assert res.status_code == 422 and res.json()["error"]["code"] == "rule_tests_failed"
     assert res.json()["error"]["details"][0]["file"] == path

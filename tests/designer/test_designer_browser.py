@@ -273,3 +273,31 @@ def test_flow_designer_adds_a_conditional_approval_and_simulates(server, browser
     page.get_by_test_id("simulate-result").filter(has_text="start → route → finance_review → done").wait_for()
     page.locator("[data-testid=node-finance_review].on-path").wait_for()
     assert page.locator("[data-testid=node-buyer_review].on-path").count() == 0
+
+
+def test_rules_editor_runs_test_cases_and_marks_bad_cells(server, browser, folder) -> None:  # type: ignore[no-untyped-def]
+    page = browser()
+    sign_in(page, server)
+    page.goto(f"{server.url}/designer/#/app/purchasing/edit/rules/approval_level.yaml")
+    page.get_by_test_id("dt-grid").wait_for()
+    assert page.get_by_test_id("hit-policy").input_value() == "FIRST"
+    assert page.get_by_test_id("when-1-0").input_value() == "[1000..50000)"
+    # a wrong expectation: the test run (on the unsaved draft) names the failing case
+    page.get_by_test_id("expect-0-level").fill("board")
+    page.get_by_test_id("run-tests").click()
+    page.get_by_test_id("test-summary").filter(has_text="3 passed, 1 failed").wait_for()
+    page.get_by_test_id("test-result-0").filter(has_text="✗").wait_for()
+    page.get_by_test_id("expect-0-level").fill("team")
+    page.get_by_test_id("run-tests").click()
+    page.get_by_test_id("test-summary").filter(has_text="4 passed, 0 failed").wait_for()
+    # a cell that is not a valid test is marked where it is
+    page.get_by_test_id("when-2-0").fill("[[1000")
+    page.locator("[data-testid=when-2-0].has-error").wait_for()
+    page.get_by_test_id("when-2-0").fill(">= 1000")
+    page.locator("[data-testid=when-2-0].has-error").wait_for(state="detached")
+    page.get_by_test_id("add-rule").click()
+    page.get_by_test_id("then-4-0").fill("nobody")
+    page.get_by_test_id("save").click()
+    page.get_by_test_id("status").filter(has_text="Saved").wait_for()
+    saved = yaml.safe_load((folder / "rules/approval_level.yaml").read_text())
+    assert saved["rules"][2]["when"] == [">= 1000", "it"] and saved["rules"][4] == {"when": ["-", "-"], "then": ["nobody"]}
