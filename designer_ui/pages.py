@@ -39,7 +39,7 @@ def build_pages() -> APIRouter:
     router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
     @router.get("/designer")
-    def designer_redirect() -> RedirectResponse:
+    def designer_redirect(who: Principal = Depends(page_user)) -> RedirectResponse:
         return RedirectResponse("/designer/", status_code=307)
 
     @router.get("/designer/")
@@ -51,7 +51,8 @@ def build_pages() -> APIRouter:
                       libraries=LIBRARIES)
 
     @router.get("/designer/static/{name}")
-    def static(name: str) -> FileResponse:
+    def static(name: str, who: Principal = Depends(page_user)) -> FileResponse:
+        """The editors' scripts, for signed-in users (the data they show needs designer rights in the API)."""
         path = STATIC / name
         if "/" in name or name.startswith(".") or not path.is_file() or path.suffix not in _MEDIA:
             raise NotFound(f"no designer file {name}")

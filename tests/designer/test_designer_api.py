@@ -265,8 +265,9 @@ def test_the_designer_page_is_served_with_its_libraries(dapi) -> None:  # type: 
     assert dapi.as_("alice").get("/designer/").status_code == 403
     anonymous = dapi.as_(None).get("/designer/", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
-    assert dapi.client.get("/designer/static/form_designer.js").status_code == 200
-    assert dapi.client.get("/designer/static/..%2Fpages.py").status_code == 404
+    assert dapi.as_("dora").get("/designer/static/form_designer.js").status_code == 200
+    assert dapi.as_(None).get("/designer/static/form_designer.js", follow_redirects=False).status_code == 303
+    assert dapi.as_("dora").get("/designer/static/..%2Fpages.py").status_code == 404
     lib = dapi.client.get("/vendor/sortablejs/Sortable.min.js")
     assert lib.status_code == 200 and "Sortable" in lib.text[:3000]
     assert dapi.client.get("/vendor/drawflow/dist/drawflow.min.js").status_code == 200
