@@ -139,8 +139,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     platform = platform_from_args(args)
     platform.upgrade_db()
-    for info in platform.sync_apps_dir():
+    problems: list[str] = []
+    for info in platform.sync_apps_dir(problems=problems):
         print(f"{info.app}: version {info.number}" + (" (published now)" if info.changed else ""))
+    for line in problems:  # a folder that does not check keeps serving its last published version
+        print(f"warning: not published: {line}", file=sys.stderr)
     if args.apps_dir:
         os.environ["LOOMWORK_APPS_DIR"] = args.apps_dir
     uvicorn.run("engine.web.main:app_from_env", factory=True, host=args.host, port=args.port,

@@ -199,10 +199,20 @@ class Platform:
                     continue  # a version valid when published but not under this code: kept out of service
                 self._activate(conn, spec, row["column_map"])
 
-    def sync_apps_dir(self, author: str = "system") -> list[VersionInfo]:
-        """Publish every app folder whose content changed since its newest version."""
-        return [self.publish_folder(folder, author, "published from the apps folder at start-up")
-                for folder in self.app_folders()]
+    def sync_apps_dir(self, author: str = "system", problems: list[str] | None = None) -> list[VersionInfo]:
+        """Publish every app folder whose content changed since its newest version.
+
+        A folder that does not check (a draft saved with problems) is skipped: its last published version keeps
+        serving. Its errors go to ``problems`` when given, else they are raised."""
+        out = []
+        for folder in self.app_folders():
+            try:
+                out.append(self.publish_folder(folder, author, "published from the apps folder at start-up"))
+            except DefinitionErrors as exc:
+                if problems is None:
+                    raise
+                problems.extend(f"{folder.name}/{error}" for error in exc.errors)
+        return out
 
     def app(self, key: str) -> LiveApp:
         try:

@@ -108,3 +108,20 @@ def test_restart_serves_the_newest_published_version(plat, folder, database, tmp
     fresh.activate_published()
     assert fresh.apps["purchasing"].version == 2
     assert fresh.apps["purchasing"].spec.forms["purchase_request"].field("title").label.get() == "主题"
+
+
+def test_start_up_skips_a_folder_that_does_not_check(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from tests.conftest import APPS, make_platform
+
+    apps = tmp_path / "apps"
+    shutil.copytree(APPS / "purchasing", apps / "purchasing")
+    platform = make_platform(database, tmp_path, clock, apps_dir=apps)
+    assert [v.number for v in platform.sync_apps_dir()] == [1]
+    form = apps / "purchasing" / "forms" / "supplier.yaml"
+    form.write_text(form.read_text().replace("type: text", "type: txet", 1))  # a draft saved with a problem
+    problems: list[str] = []
+    assert platform.sync_apps_dir(problems=problems) == []
+    assert any("txet" in p and p.startswith("purchasing/forms/supplier.yaml:") for p in problems)
+    assert platform.apps["purchasing"].version == 1  # the last published version keeps serving
