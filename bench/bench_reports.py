@@ -7,6 +7,7 @@ reference, the same question is also asked of DuckDB over the same data exported
 target). Times are the best of several alternating runs, in microseconds.
 
     .venv/bin/python bench/run.py --only reports [--quick]
+    LOOMWORK_BENCH_REPORT_ROWS=500000 .venv/bin/python bench/run.py --only reports   # another N (shown in the table)
 """
 from __future__ import annotations
 
@@ -201,6 +202,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
     from engine.db import make_engine
 
     rows = 20_000 if quick else 1_000_000
+    if os.environ.get("LOOMWORK_BENCH_REPORT_ROWS", "").isdigit():  # a smaller full run on a slow machine
+        rows = int(os.environ["LOOMWORK_BENCH_REPORT_ROWS"])
     repeat = 5 if quick else 3
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,6 +19,13 @@ def _service(request: Request) -> Any:
     return platform_of(request).services["reports"]
 
 
+def _reader(request: Request, who: Principal) -> Principal:
+    """The caller in the language of the portal's switch (labels of options, blanks, totals), if one is chosen."""
+    from .pages import reader
+
+    return reader(request, who)
+
+
 def _query_params(request: Request) -> dict[str, Any]:
     """GET parameters: ``filters`` / ``zoom`` / ``point`` / ``dashboard_filters`` as JSON, ``sort``, ``limit``."""
     out: dict[str, Any] = {}
@@ -57,22 +64,22 @@ def build_router() -> APIRouter:
 
     @router.get(BASE + "/reports/{report}/run")
     def run_get(app: str, report: str, request: Request, who: Principal = Depends(current_user)) -> dict[str, Any]:
-        return _service(request).run(app, report, who, _query_params(request))  # type: ignore[no-any-return]
+        return _service(request).run(app, report, _reader(request, who), _query_params(request))  # type: ignore[no-any-return]
 
     @router.post(BASE + "/reports/{report}/run")
     async def run_post(app: str, report: str, request: Request,
                        who: Principal = Depends(current_user)) -> dict[str, Any]:
-        return _service(request).run(app, report, who, await _body(request))  # type: ignore[no-any-return]
+        return _service(request).run(app, report, _reader(request, who), await _body(request))  # type: ignore[no-any-return]
 
     @router.post(BASE + "/reports/{report}/drill")
     async def drill(app: str, report: str, request: Request, page: int = 1, size: int = 50,
                     who: Principal = Depends(current_user)) -> dict[str, Any]:
-        return _service(request).drill(app, report, who, await _body(request), page=page, size=size)  # type: ignore[no-any-return]
+        return _service(request).drill(app, report, _reader(request, who), await _body(request), page=page, size=size)  # type: ignore[no-any-return]
 
     @router.get(BASE + "/reports/{report}/export")
     def export(app: str, report: str, request: Request, format: str = "xlsx",
                who: Principal = Depends(current_user)) -> Response:
-        content, media, name = _service(request).export(app, report, who, _query_params(request), format)
+        content, media, name = _service(request).export(app, report, _reader(request, who), _query_params(request), format)
         return Response(content, media_type=media, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "X-Content-Type-Options": "nosniff"})
 
@@ -82,12 +89,12 @@ def build_router() -> APIRouter:
         raw = _query_params(request)
         if "dashboard_filters" in raw:
             raw = {"filters": raw.pop("dashboard_filters"), **raw}
-        return _service(request).dashboard(app, dashboard, who, raw)  # type: ignore[no-any-return]
+        return _service(request).dashboard(app, dashboard, _reader(request, who), raw)  # type: ignore[no-any-return]
 
     @router.post(BASE + "/dashboards/{dashboard}")
     async def dashboard_post(app: str, dashboard: str, request: Request,
                              who: Principal = Depends(current_user)) -> dict[str, Any]:
-        return _service(request).dashboard(app, dashboard, who, await _body(request))  # type: ignore[no-any-return]
+        return _service(request).dashboard(app, dashboard, _reader(request, who), await _body(request))  # type: ignore[no-any-return]
 
     @router.get(BASE + "/dashboards/{dashboard}/filters/{key}/options")
     def options(app: str, dashboard: str, key: str, request: Request, parent: str | None = None,
@@ -98,6 +105,6 @@ def build_router() -> APIRouter:
                 parent_values = json.loads(parent)
             except ValueError:
                 parent_values = parent
-        return _service(request).filter_options(app, dashboard, key, who, parent_values, q)  # type: ignore[no-any-return]
+        return _service(request).filter_options(app, dashboard, key, _reader(request, who), parent_values, q)  # type: ignore[no-any-return]
 
     return router

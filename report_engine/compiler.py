@@ -224,46 +224,36 @@ class Compiler:
             column = self.src.column(report.period)
             window = dates.window(report.period_range, self.ctx.today)
             current = self.within(report.period, column, window)
+            windows = [window]
             for kind in kinds:
                 previous[kind] = self.within(report.period, column, window.shift(kind))
-            where.append(or_(current, *previous.values()))
+                windows.append(window.shift(kind))
+            # one range when the periods touch (previous_period): the scan reads each row once
+            where.append(or_(*[self.within(report.period, column, w) for w in dates.merged(windows)]))
 
         columns: list[Column] = []
         selected: list[Any] = []
         group: list[Any] = []
-        dim_values: dict[str, Any] = {}
         for d in report.dimensions:
             value, name = self.dimension(d, buckets[d.key])
             selected.append(value.label(d.key))
             columns.append(Column(d.key, "dimension", d))
             group.append(value)
-            dim_values[d.key] = value
             if name is not None:
                 selected.append(name.label(f"{d.key}__name"))
                 columns.append(Column(f"{d.key}__name", "label", d))
                 group.append(name)
         values: dict[str, Any] = {}
-        for m in report.measures:
-            if m.expr is not None:
-                values[m.key] = self.formula(m, values)
-            else:
-                values[m.key] = self.aggregate(m, current)
-            selected.append(values[m.key].label(m.key))
-            columns.append(Column(m.key, "measure", m))
-        for kind in kinds:
-            before: dict[str, Any] = {}
+        if not kinds:
             for m in report.measures:
-                before[m.key] = self.formula(m, before) if m.expr is not None else self.aggregate(m, previous[kind])
-                if m.compare == kind:
-                    selected.append(before[m.key].label(f"{m.key}__previous"))
-                    columns.append(Column(f"{m.key}__previous", "previous", m))
-                    now_, then = self.numeric(m, values[m.key]), self.numeric(m, before[m.key])
-                    change = _typed((now_ - then) / func.nullif(then, 0), Result(4))
-                    selected.append(change.label(f"{m.key}__change"))
-                    columns.append(Column(f"{m.key}__change", "change", m))
-        statement = select(*selected).select_from(self.src.from_).where(and_(*where))
-        if group:
-            statement = statement.group_by(*group)
+                values[m.key] = self.formula(m, values) if m.expr is not None else self.aggregate(m, current)
+                selected.append(values[m.key].label(m.key))
+                columns.append(Column(m.key, "measure", m))
+            statement = select(*selected).select_from(self.src.from_).where(and_(*where))
+            if group:
+                statement = statement.group_by(*group)
+        else:
+            statement, selected, values = self._compared(kinds, columns, selected, group, where, current, previous)
         sort = params.sort if params.sort is not None else report.sort
         limit = params.limit if params.limit is not None else report.limit
         if report.others and limit:
@@ -275,8 +265,69 @@ class Compiler:
         if limit:
             statement = statement.limit(limit)
         if report.chart.totals and report.dimensions:
-            return self._totals(statement, columns, where, values)
+            if kinds:
+                total, _sel, _values = self._compared(kinds, [], [], [], where, current, previous)
+                return self._totals(statement, columns, total)
+            total = select(*[_null(c, values) for c in columns], literal_column("1").label("_total")
+                           ).select_from(self.src.from_).where(and_(*where))
+            return self._totals(statement, columns, total)
         return Compiled(statement, columns, report.dimensions)
+
+    def _compared(self, kinds: list[str], columns: list[Column], selected: list[Any], group: list[Any],
+                  where: list[Any], current: Any, previous: dict[str, Any]) -> tuple[Select[Any], list[Any], dict[str, Any]]:
+        """A comparison: one scan computes each aggregate once per period (conditional aggregates, grouped);
+        formulas and changes are computed from those values by an outer SELECT over the grouped rows (so no
+        aggregate is evaluated twice). ``columns`` gets the measure, previous and change columns appended."""
+        report = self.report
+        inner = list(selected)
+        for m in report.measures:
+            if m.expr is None:
+                inner.append(self.aggregate(m, current).label(m.key))
+        hidden: dict[tuple[str, str], str] = {}
+        for i, kind in enumerate(kinds):
+            for key in self._inputs([m for m in report.measures if m.compare == kind]):
+                hidden[(kind, key)] = f"{key}__p{i}"
+                inner.append(self.aggregate(report.measure(key), previous[kind]).label(hidden[(kind, key)]))
+        scan = select(*inner).select_from(self.src.from_).where(and_(*where))
+        if group:
+            scan = scan.group_by(*group)
+        sub = scan.subquery("c")
+        outer = [sub.c[item.key] for item in selected]
+        values: dict[str, Any] = {}
+        for m in report.measures:
+            values[m.key] = self.formula(m, values) if m.expr is not None else sub.c[m.key]
+            outer.append(values[m.key].label(m.key))
+            columns.append(Column(m.key, "measure", m))
+        for kind in kinds:
+            before: dict[str, Any] = {}
+            for m in report.measures:
+                if (kind, m.key) in hidden:
+                    before[m.key] = sub.c[hidden[(kind, m.key)]]
+                elif m.expr is not None and all(n in before for n in m.expr.names):
+                    before[m.key] = self.formula(m, before)
+                if m.compare != kind:
+                    continue
+                outer.append(before[m.key].label(f"{m.key}__previous"))
+                columns.append(Column(f"{m.key}__previous", "previous", m))
+                values[f"{m.key}__previous"] = before[m.key]
+                now_, then = self.numeric(m, values[m.key]), self.numeric(m, before[m.key])
+                change = _typed((now_ - then) / func.nullif(then, 0), Result(4))
+                outer.append(change.label(f"{m.key}__change"))
+                columns.append(Column(f"{m.key}__change", "change", m))
+                values[f"{m.key}__change"] = change
+        return select(*outer), outer, values
+
+    def _inputs(self, measures: list[Measure]) -> list[str]:
+        """The aggregate measures (keys, in definition order) that ``measures`` need, through their formulas."""
+        needed: set[str] = set()
+        stack = list(measures)
+        while stack:
+            m = stack.pop()
+            if m.expr is None:
+                needed.add(m.key)
+            else:
+                stack += [self.report.measure(n) for n in m.expr.names if n not in needed]
+        return [m.key for m in self.report.measures if m.key in needed]
 
     def record_ids(self, params: Params) -> Select[Any]:
         """The ids of the dataset records (for a sub-table dataset: the owning records) that a run counts."""
@@ -343,11 +394,14 @@ class Compiler:
         statement = select(*selected).group_by(*group).order_by(*order)
         return Compiled(statement, columns + [Column("_other", "flag")], self.report.dimensions)
 
-    def _totals(self, detail: Select[Any], columns: list[Column], where: list[Any], values: dict[str, Any]) -> Compiled:
+    def _totals(self, detail: Select[Any], columns: list[Column], total: Select[Any]) -> Compiled:
+        """The grouped rows ``UNION ALL`` the grand total (``total``: one row, the measures over every row)."""
         sub = detail.subquery("d")
         rows = select(*[sub.c[c.key] for c in columns], literal_column("0").label("_total"))
-        total = select(*[_null(c, values) for c in columns], literal_column("1").label("_total")
-                       ).select_from(self.src.from_).where(and_(*where))
+        if "_total" not in total.selected_columns:
+            names = set(total.selected_columns.keys())
+            total = select(*[total.selected_columns[c.key] if c.key in names else literal(None).label(c.key)
+                             for c in columns], literal_column("1").label("_total"))
         both = union_all(rows, total).subquery("t")
         statement = select(*[both.c[c.key] for c in columns], both.c._total).order_by(both.c._total)
         return Compiled(statement, columns + [Column("_total", "flag")], self.report.dimensions)

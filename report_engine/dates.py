@@ -50,6 +50,18 @@ class Window:
         return Window(self.start - span, self.start)
 
 
+def merged(windows: list[Window]) -> list[Window]:
+    """The fewest windows covering the same days (touching or overlapping windows joined): a comparison's current
+    and previous period become one range the database scans once."""
+    out: list[Window] = []
+    for w in sorted(windows, key=lambda w: w.start):
+        if out and w.start <= out[-1].end:
+            out[-1] = Window(out[-1].start, max(out[-1].end, w.end))
+        else:
+            out.append(w)
+    return out
+
+
 def _months_back(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 - months
     return day.replace(year=index // 12, month=index % 12 + 1, day=1) if day.day == 1 else _clamp(index, day.day)

@@ -12,7 +12,7 @@ from engine.source import Document
 from . import dates, exprsql
 from .dataset import Dataset, NameError_, coerce, groupable
 from .spec import (CHART_TYPES, Chart, DashboardFilter, DashboardSpec, Dimension, FieldRef, Filter, Measure,
-                   ReportSpec, SortKey, Widget)
+                   ReportSpec, SortKey, Widget, cross_filters)
 
 _REAGGREGABLE = ("count", "sum", "min", "max")
 _ONE_DIMENSION = ("pie", "donut", "funnel", "leaderboard", "map")
@@ -335,16 +335,33 @@ class _DashboardBuilder(_Builder):
                            suggest(raw["report"], raw_reports))
                 continue
             widgets.append(Widget(raw["report"], raw.get("x", 0), raw.get("y", i * 4), raw.get("w", 6),
-                                  raw.get("h", 4), Text.of(raw.get("title"))))
+                                  raw.get("h", 4), Text.of(raw.get("title")), raw.get("click", "drill")))
         filters: list[DashboardFilter] = []
         for i, raw in enumerate(data.get("filters", [])):
             built = self.dashboard_filter(raw, ("filters", i), widgets, reports, filters)
             if built is not None:
                 filters.append(built)
+        self.check_clicks(data["widgets"], widgets, reports, tuple(filters))
         if self.failed:
             return None
         return DashboardSpec(data["key"], Text.of(data.get("label"), fallback=data["key"]), tuple(widgets),
-                             tuple(filters), data.get("refresh"), self.doc.file)
+                             tuple(filters), data.get("refresh"), self.doc.file, bool(data.get("home", False)))
+
+    def check_clicks(self, raws: list[Any], widgets: list[Widget], reports: Mapping[str, ReportSpec],
+                     filters: tuple[DashboardFilter, ...]) -> None:
+        """``click: filter`` needs a dimension that a dashboard filter narrows; ``click: zoom`` a date bucket."""
+        for i, raw in enumerate(raws):
+            report = reports.get(raw["report"])
+            if report is None or "click" not in raw:
+                continue
+            path = ("widgets", i, "click")
+            if raw["click"] == "filter" and not cross_filters(filters, report):
+                self.error(path, f"a click on report '{report.key}' cannot set a dashboard filter: no filter of this "
+                                 "dashboard narrows one of its dimensions",
+                           "add a filter on the field of its first dimension, or use click: drill")
+            if raw["click"] == "zoom" and not any(d.bucket and d.bucket != "day" for d in report.dimensions):
+                self.error(path, f"report '{report.key}' has no date dimension to zoom into",
+                           "zoom needs a dimension with bucket: year, quarter, month or week")
 
     def dashboard_filter(self, raw: Mapping[str, Any], path: tuple[Any, ...], widgets: list[Widget],
                          reports: Mapping[str, ReportSpec], earlier: list[DashboardFilter]) -> DashboardFilter | None:

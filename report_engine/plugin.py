@@ -38,8 +38,14 @@ def register(hooks: Hooks) -> None:
 
     def routers(platform: Any) -> list[Any]:
         from .api import build_router
+        from .pages import build_router as build_pages
 
-        return [build_router()]
+        return [build_router(), build_pages()]
+
+    def home_panel(request: Any, platform: Any, who: Any) -> Any:
+        from .pages import home_panel as panel
+
+        return panel(request, platform, who)
 
     def cli(sub: Any) -> None:
         from forms_engine.fake import add_command  # the generic data generator: demos and the report benchmarks
@@ -50,3 +56,4 @@ def register(hooks: Hooks) -> None:
     hooks.on_start.append(start)
     hooks.record_events.append(changed)
     hooks.routers.append(routers)
+    hooks.home_panels.append(home_panel)

@@ -7,6 +7,8 @@ on the form owning the rows), so a chart never counts a record its reader could 
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,7 +25,7 @@ from . import charts, dates, params as params_mod
 from .compiler import Column, Compiled, Compiler, Condition, Params, RunContext
 from .dataset import Dataset, NameError_, coerce, label_of
 from .sources import Sources
-from .spec import DashboardFilter, DashboardSpec, Dimension, FieldRef, Measure, ReportSpec
+from .spec import DashboardFilter, DashboardSpec, Dimension, FieldRef, Measure, ReportSpec, cross_filters
 
 DEFAULT_TTL = 300.0
 MAX_OPTIONS = 500
@@ -49,11 +51,38 @@ class _Run:
     buckets: dict[str, str | None]
 
 
+class _Statements:
+    """Compiled report statements, built once per report, caller scope and parameters (an LRU of ``size``).
+
+    A run with the same report version, reader scope, parameters and day reuses the SELECT built before, so
+    SQLAlchemy's own compiled cache is hit too and a repeated dashboard pays for its queries only."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Any, Compiled] = OrderedDict()
+        self.size = size
+
+    def get(self, key: Any, build: Any) -> Compiled:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        compiled = build()
+        with self._lock:
+            self._items[key] = compiled
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return compiled  # type: ignore[no-any-return]
+
+
 class Reports:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.cache = cache_mod.ResultCache()
         cache_mod.watch(platform.db, self.cache)
+        self.statements = _Statements()
+        self._forms_read: dict[tuple[str, int, str], tuple[str, ...]] = {}
 
     # -- lookup and rights ---------------------------------------------------------------------------------------
 
@@ -73,6 +102,13 @@ class Reports:
 
     def forms_read(self, live: LiveApp, report: ReportSpec) -> tuple[str, ...]:
         """Every form whose rows the report reads: its dataset and each form reached through a relation."""
+        key = (live.key, live.version, report.key)
+        found = self._forms_read.get(key)
+        if found is None:
+            found = self._forms_read[key] = self._find_forms_read(live, report)
+        return found
+
+    def _find_forms_read(self, live: LiveApp, report: ReportSpec) -> tuple[str, ...]:
         forms = [report.form]
         refs = [d.ref for d in report.dimensions] + [m.ref for m in report.measures if m.ref is not None]
         refs += [f.ref for f in report.filters if f.ref is not None] + list(report.filterable)
@@ -119,7 +155,9 @@ class Reports:
 
     def _execute(self, live: LiveApp, report: ReportSpec, compiler: Compiler, checked: Params, ctx: RunContext,
                  conn: Connection | None = None) -> _Run:
-        compiled = compiler.compile(checked)
+        statement_key = (live.key, live.version, report.key, _scope_identity(ctx, report), checked, ctx.today,
+                         ctx.offset, ctx.dialect)
+        compiled = self.statements.get(statement_key, lambda: compiler.compile(checked))
         buckets = {d.key: d.bucket for d in report.dimensions}
         if checked.zoom is not None:
             buckets[checked.zoom[0]] = dates.FINER[buckets[checked.zoom[0]] or "day"]
@@ -180,7 +218,8 @@ class Reports:
                     label += " %"
                 out_columns.append({"key": c.key, "label": label, "role": c.role,
                                     "format": "percent" if c.role == "change" else m.format,
-                                    "scale": 2 if c.role == "change" else m.scale})
+                                    "scale": 2 if c.role == "change" else m.scale,
+                                    "compare": m.compare if c.role != "measure" else None})
         rows: list[dict[str, Any]] = []
         totals = None
         for raw_row in run.rows:
@@ -334,7 +373,7 @@ class Reports:
             report = live.spec.of_kind("report")[w.report]
             entry: dict[str, Any] = {"index": i, "report": w.report, "x": w.x, "y": w.y, "w": w.w, "h": w.h,
                                      "title": w.title.get(who.locale) or report.label.get(who.locale),
-                                     "cross_filter": self.cross_filters(board, report)}
+                                     "cross_filter": self.cross_filters(board, report), "click": w.click}
             try:
                 compiler, checked, ctx = self._prepare(live, report, who, None,
                                                        self.widget_conditions(live, board, report, chosen))
@@ -344,23 +383,14 @@ class Reports:
             widgets.append(entry)
         sent = (raw.get("filters") or {})
         return {
-            "dashboard": board.key, "label": board.label.get(who.locale), "refresh": board.refresh,
+            "dashboard": board.key, "label": board.label.get(who.locale), "refresh": board.refresh, "home": board.home,
             "filters": [self._filter_json(f, sent, who) for f in board.filters],
             "widgets": widgets,
         }
 
     def cross_filters(self, board: DashboardSpec, report: ReportSpec) -> dict[str, str]:
-        """dimension key → the dashboard filter a click on that dimension's value sets."""
-        out = {}
-        for d in report.dimensions:
-            if d.bucket or d.bins or d.level:
-                continue
-            for f in board.filters:
-                target = dict(f.fields).get(report.key)
-                if target is not None and target.path == d.ref.path and not f.range:
-                    out[d.key] = f.key
-                    break
-        return out
+        """dimension key → the dashboard filter a click on that dimension's value sets (cross-filtering)."""
+        return cross_filters(board.filters, report)
 
     def _filter_json(self, f: DashboardFilter, sent: Mapping[str, Any], who: Principal) -> dict[str, Any]:
         value = sent.get(f.key, list(f.default))

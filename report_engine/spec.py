@@ -146,6 +146,10 @@ class ReportSpec:
         return tuple(d.key for d in self.dimensions) + tuple(m.key for m in self.measures)
 
 
+#: What a click on a widget's bar, slice, row or number does (``click:`` of a dashboard widget).
+CLICK_ACTIONS = ("drill", "filter", "zoom")
+
+
 @dataclass(frozen=True)
 class Widget:
     report: str
@@ -154,6 +158,7 @@ class Widget:
     w: int
     h: int
     title: Text = Text(())
+    click: str = "drill"  # drill: the records behind it; filter: set the dashboard filter; zoom: finer date bucket
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,22 @@ class DashboardSpec:
     filters: tuple[DashboardFilter, ...] = ()
     refresh: int | None = None
     file: str = ""
+    home: bool = False  # its number cards are the KPIs on the portal's home page
 
     def filter(self, key: str) -> DashboardFilter | None:
         return next((f for f in self.filters if f.key == key), None)
+
+
+def cross_filters(filters: tuple[DashboardFilter, ...], report: ReportSpec) -> dict[str, str]:
+    """dimension key → the dashboard filter a click on that dimension's value sets (same field, not a date
+    bucket, bin or province grouping)."""
+    out = {}
+    for d in report.dimensions:
+        if d.bucket or d.bins or d.level:
+            continue
+        for f in filters:
+            target = dict(f.fields).get(report.key)
+            if target is not None and target.path == d.ref.path and not f.range:
+                out[d.key] = f.key
+                break
+    return out
