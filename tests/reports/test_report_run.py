@@ -245,3 +245,34 @@ def test_percentiles(shop: tuple[Any, ShopData], backend_of: str, monkeypatch: p
     lo = int(pos)
     expected = values[lo] + (values[lo + 1] - values[lo]) * (pos - lo)
     assert run(shop, "amount_bins")["rows"][0]["p90"] == q(expected)
+
+
+def test_comparison_with_a_formula_per_dimension_and_a_total_row(shop: tuple[Any, ShopData]) -> None:
+    """Current and previous period from one scan; a formula compared too; the total row has its comparison."""
+    _platform, data = shop
+    result = run(shop, "channel_compare")
+
+    def within(r: dict[str, Any], start: date, end: date) -> bool:
+        return start <= r["sold_on"] < end
+
+    march = [r for r in data.sales if within(r, date(2026, 3, 1), date(2026, 4, 1))]
+    february = [r for r in data.sales if within(r, date(2026, 2, 1), date(2026, 3, 1))]
+    rows = {r["channel"]: r for r in result["rows"]}
+    for channel in {r["channel"] for r in march + february}:
+        now = [r for r in march if r["channel"] == channel]
+        then = [r for r in february if r["channel"] == channel]
+        row = rows[channel]
+        assert row["sum_amount"] == (q(sum(r["amount"] for r in now)) if now else None)
+        assert row["sum_amount__previous"] == (q(sum(r["amount"] for r in then)) if then else None)
+        assert row["count"] == len(now)
+        if now and then:
+            ticket_now = sum(r["amount"] for r in now) / len(now)
+            ticket_then = sum(r["amount"] for r in then) / len(then)
+            assert row["ticket"] == q(ticket_now) and row["ticket__previous"] == q(ticket_then)
+            assert Decimal(row["ticket__change"]) == pytest.approx((ticket_now - ticket_then) / ticket_then,
+                                                                  abs=Decimal("0.0001"))
+    totals = result["totals"]
+    now_sum, then_sum = sum(r["amount"] for r in march), sum(r["amount"] for r in february)
+    assert totals["sum_amount"] == q(now_sum) and totals["sum_amount__previous"] == q(then_sum)
+    assert totals["sum_amount__change"] == q((now_sum - then_sum) / then_sum, 4)
+    assert totals["count"] == len(march)
