@@ -208,7 +208,9 @@ def build_router() -> APIRouter:
         sent = _json_param_quiet(request, "filters")
         warning = None
         try:
-            data = service.dashboard(app, key, me, {"filters": sent} if isinstance(sent, dict) else None)
+            if sent is not None and not isinstance(sent, dict):
+                raise BadRequest("filters must be a JSON object")
+            data = service.dashboard(app, key, me, {"filters": sent} if sent is not None else None)
         except LoomworkError as exc:
             if exc.status in (401, 403, 404):
                 raise
