@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     text = table(results)
     print(text)
     if args.write:
-        write_doc(text, "make bench" if not argv and not args.quick else "bench/run.py " + " ".join(argv or sys.argv[1:]))
+        given = sys.argv[1:] if argv is None else argv
+        write_doc(text, "make bench" if given == ["--write"] else "bench/run.py " + " ".join(given))
     return 1 if failed else 0
 
 

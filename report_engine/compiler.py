@@ -330,9 +330,10 @@ class Compiler:
         return [m.key for m in self.report.measures if m.key in needed]
 
     def record_ids(self, params: Params) -> Select[Any]:
-        """The ids of the dataset records (for a sub-table dataset: the owning records) that a run counts."""
+        """The ids of the dataset records (for a sub-table dataset: the owning records; for a flow history
+        dataset: the records the flow moved) that a run counts."""
         where = self.where(params, windowed=False)
-        return select(self.src.owner.c.id).select_from(self.src.from_).where(and_(*where)).distinct()
+        return select(self.src.record_id).select_from(self.src.from_).where(and_(*where)).distinct()
 
     def _order(self, sort: tuple[SortKey, ...], by_key: dict[str, Any], columns: list[Column]) -> list[Any]:
         order = []

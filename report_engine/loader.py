@@ -9,7 +9,7 @@ from engine.i18n import Text
 from engine.metaschema import suggest
 from engine.source import Document
 
-from . import dates, exprsql
+from . import dates, exprsql, flowdata
 from .dataset import Dataset, NameError_, coerce, groupable
 from .spec import (CHART_TYPES, Chart, DashboardFilter, DashboardSpec, Dimension, FieldRef, Filter, Measure,
                    ReportSpec, SortKey, Widget, cross_filters)
@@ -43,13 +43,18 @@ class _ReportBuilder(_Builder):
     def build(self) -> ReportSpec | None:
         data = self.doc.data
         source = data["dataset"]
-        if source.startswith("flow_history:"):
-            self.error(("dataset",), "flow history datasets are not available yet",
-                       "the flow engine does not persist task history yet; use a form dataset")
-            return None
-        form_key, _, sub = source.partition(".")
+        flow_data = None
+        if source.startswith(flowdata.PREFIX):
+            flow_data = self.flow_dataset(source)
+            if flow_data is None:
+                return None
+            form_key, sub = source, ""
+            forms: Mapping[str, Any] = {**self.ctx.specs.get("form", {}), source: flow_data.spec}
+        else:
+            form_key, _, sub = source.partition(".")
+            forms = self.ctx.specs.get("form", {})
         try:
-            dataset = Dataset(self.ctx.specs.get("form", {}), form_key, sub or None)
+            dataset = Dataset(forms, form_key, sub or None)
         except NameError_ as exc:
             self.error(("dataset",), exc.message, exc.hint)
             return None
@@ -84,7 +89,19 @@ class _ReportBuilder(_Builder):
             period=period.ref if period else None, period_range=period.value if period else None,
             cache=bool(data.get("cache", False)), file=self.doc.file, uses_current_user=uses_user,
             cache_ttl=float(data["cache"]) if isinstance(data.get("cache"), int) and data["cache"] is not True
-            and data["cache"] is not False else None)
+            and data["cache"] is not False else None, flow=flow_data)
+
+    def flow_dataset(self, source: str) -> flowdata.FlowDataset | None:
+        """``flow_history:<flow>`` (node passes) or ``flow_history:<flow>.tasks`` (people's tasks) of a flow of
+        this app."""
+        flows = self.ctx.specs.get("flow", {})
+        name = source[len(flowdata.PREFIX):].removesuffix(".tasks")
+        flow = flows.get(name)
+        if flow is None:
+            self.error(("dataset",), f"unknown flow '{name}'", suggest(name, flows) or (
+                f"flows of this app: {', '.join(flows)}" if flows else "this app has no flows (flows/*.yaml)"))
+            return None
+        return flowdata.dataset(source, flow)
 
     # -- parts ------------------------------------------------------------------------------------------------
 
@@ -378,13 +395,14 @@ class _DashboardBuilder(_Builder):
             report = reports.get(widget.report)
             if report is None:
                 continue  # the report's own problems are reported
-            target = mapping.get(report.key) or _default_target(forms, report, source, name)
+            report_forms = with_dataset(forms, report)
+            target = mapping.get(report.key) or _default_target(report_forms, report, source, name)
             if target is None:
                 self.error(path, f"filter '{raw['key']}' does not apply to report '{report.key}' "
                                  f"(dataset {report.form})", f"map it: fields: {{{report.key}: <field>}}")
                 continue
             try:
-                fields.append((report.key, Dataset(forms, report.form, report.subtable).resolve(target)))
+                fields.append((report.key, Dataset(report_forms, report.form, report.subtable).resolve(target)))
             except NameError_ as exc:
                 self.error(path + ("fields", report.key), exc.message, exc.hint)
         default = raw.get("default", ())
@@ -440,6 +458,11 @@ def _default_target(forms: Mapping[str, Any], report: ReportSpec, source: str, n
             break
         frontier = following
     return f"{prefix}{paths[0]}{name}" if len(paths) == 1 else None
+
+
+def with_dataset(forms: Mapping[str, Any], report: ReportSpec) -> Mapping[str, Any]:
+    """The forms a report's names resolve against: the app's, plus a flow dataset's own row spec."""
+    return {**forms, report.form: report.flow.spec} if report.flow is not None else forms
 
 
 def build_dashboard(doc: Document, ctx: Any) -> DashboardSpec | None:

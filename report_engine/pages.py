@@ -196,9 +196,10 @@ def build_router() -> APIRouter:
     router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
     @router.get("/vendor/plotly.min.js")
-    def plotly_js() -> Response:
+    def plotly_js(who: Principal = Depends(page_user)) -> Response:
+        """For signed-in users (the pages that draw charts need a session anyway)."""
         return FileResponse(plotly_js_path(), media_type="text/javascript; charset=utf-8",
-                            headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+                            headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
     @router.get("/apps/{app}/dashboards/{key}")
     def dashboard_page(app: str, key: str, request: Request, who: Principal = Depends(page_user)) -> Response:

@@ -27,7 +27,15 @@ def register(hooks: Hooks) -> None:
     def start(platform: Any) -> None:
         from .service import Reports
 
-        platform.services["reports"] = Reports(platform)
+        service = platform.services["reports"] = Reports(platform)
+
+        def flow_changed(conn: Any, event: Any) -> None:  # a flow's history grew: its datasets' cache is stale
+            from .cache import mark
+            from .service import flow_generation
+
+            mark(conn, service.cache, str(event.app), flow_generation(str(event.flow)))
+
+        platform.hooks.flow_events.append(flow_changed)
 
     def changed(conn: Any, event: Any) -> None:
         from .cache import mark

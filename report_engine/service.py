@@ -25,6 +25,7 @@ from . import charts, dates, params as params_mod
 from .compiler import Column, Compiled, Compiler, Condition, Params, RunContext
 from .dataset import Dataset, NameError_, coerce, label_of
 from .sources import Sources
+from .loader import with_dataset
 from .spec import DashboardFilter, DashboardSpec, Dimension, FieldRef, Measure, ReportSpec, cross_filters
 
 DEFAULT_TTL = 300.0
@@ -59,18 +60,20 @@ class _Statements:
 
     def __init__(self, size: int = 256) -> None:
         self._lock = threading.Lock()
-        self._items: OrderedDict[Any, Compiled] = OrderedDict()
+        self._items: OrderedDict[Any, tuple[ReportSpec, Compiled]] = OrderedDict()
         self.size = size
 
-    def get(self, key: Any, build: Any) -> Compiled:
+    def get(self, report: ReportSpec, key: Any, build: Any) -> Compiled:
+        """The statement of ``report`` (the very spec object: a republished or replaced spec builds anew)."""
+        key = (id(report), key)
         with self._lock:
             hit = self._items.get(key)
-            if hit is not None:
+            if hit is not None and hit[0] is report:
                 self._items.move_to_end(key)
-                return hit
+                return hit[1]
         compiled = build()
         with self._lock:
-            self._items[key] = compiled
+            self._items[key] = (report, compiled)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return compiled  # type: ignore[no-any-return]
@@ -82,7 +85,7 @@ class Reports:
         self.cache = cache_mod.ResultCache()
         cache_mod.watch(platform.db, self.cache)
         self.statements = _Statements()
-        self._forms_read: dict[tuple[str, int, str], tuple[str, ...]] = {}
+        self._forms_read: dict[tuple[str, int, int], tuple[ReportSpec, tuple[str, ...]]] = {}
 
     # -- lookup and rights ---------------------------------------------------------------------------------------
 
@@ -102,17 +105,18 @@ class Reports:
 
     def forms_read(self, live: LiveApp, report: ReportSpec) -> tuple[str, ...]:
         """Every form whose rows the report reads: its dataset and each form reached through a relation."""
-        key = (live.key, live.version, report.key)
+        key = (live.key, live.version, id(report))
         found = self._forms_read.get(key)
-        if found is None:
-            found = self._forms_read[key] = self._find_forms_read(live, report)
-        return found
+        if found is None or found[0] is not report:
+            found = self._forms_read[key] = (report, self._find_forms_read(live, report))
+        return found[1]
 
     def _find_forms_read(self, live: LiveApp, report: ReportSpec) -> tuple[str, ...]:
-        forms = [report.form]
+        # a flow dataset's rows belong to the records its flow moves: the rights on that form apply
+        forms = [report.flow.form if report.flow is not None else report.form]
         refs = [d.ref for d in report.dimensions] + [m.ref for m in report.measures if m.ref is not None]
         refs += [f.ref for f in report.filters if f.ref is not None] + list(report.filterable)
-        dataset = Dataset(live.spec.forms, report.form, report.subtable)
+        dataset = Dataset(with_dataset(live.spec.forms, report), report.form, report.subtable)
         for f in report.filters:
             if f.node is not None:
                 refs += [dataset.resolve(n) for n in f.node.names]
@@ -142,7 +146,7 @@ class Reports:
                  extra: tuple[Condition, ...] = ()) -> tuple[Compiler, Params, RunContext]:
         scope = self.read_scope(live, report, who)
         ctx = self.context(live, who, scope)
-        compiler = Compiler(report, Sources(live, report.form, report.subtable), ctx)
+        compiler = Compiler(report, Sources(live, report.form, report.subtable, report.flow), ctx)
         checked = params_mod.check(report, compiler.dataset, raw, ctx.today)
         checked = replace(checked, conditions=checked.conditions + extra)
         if ctx.dialect != "postgresql":
@@ -157,13 +161,13 @@ class Reports:
                  conn: Connection | None = None) -> _Run:
         statement_key = (live.key, live.version, report.key, _scope_identity(ctx, report), checked, ctx.today,
                          ctx.offset, ctx.dialect)
-        compiled = self.statements.get(statement_key, lambda: compiler.compile(checked))
+        compiled = self.statements.get(report, statement_key, lambda: compiler.compile(checked))
         buckets = {d.key: d.bucket for d in report.dimensions}
         if checked.zoom is not None:
             buckets[checked.zoom[0]] = dates.FINER[buckets[checked.zoom[0]] or "day"]
         key = generations = None
         if report.cache:
-            forms = self.forms_read(live, report)
+            forms = self.forms_read(live, report) + ((flow_generation(report.flow.flow),) if report.flow else ())
             generations = self.cache.generations(live.key, forms)
             key = (live.key, live.version, report.key, _scope_identity(ctx, report), checked, ctx.today)
             hit = self.cache.get(key, generations)
@@ -478,7 +482,7 @@ class Reports:
                 raise ValidationFailed([FieldProblem(f"point.{d.key}", str(exc))]) from None
         checked = replace(checked, conditions=checked.conditions + tuple(conditions))
         ids = compiler.record_ids(checked)
-        form = live.spec.forms[report.form]
+        form = live.spec.forms[report.flow.form if report.flow is not None else report.form]
         records = self.platform.services["records"]
         table = records.table(live, form)
         where = table.c.id.in_(ids)
@@ -587,8 +591,15 @@ def _path_forms(live: LiveApp, form: str, joins: tuple[str, ...]) -> tuple[str, 
     return tuple(out)
 
 
+def flow_generation(flow: str) -> str:
+    """The cache generation key bumped when a flow's history grows."""
+    return "flow:" + flow
+
+
 def _forms_along(live: LiveApp, report: ReportSpec, ref: FieldRef) -> tuple[str, ...]:
     joins = ref.joins
+    if report.flow is not None and joins:  # record.…: the flow's form, then on
+        return (report.flow.form,) + _path_forms(live, report.flow.form, joins[1:])
     if report.subtable is not None and joins and joins[0] != "parent":
         # relations of the sub-table rows themselves
         first = live.spec.forms[report.form].by_key[report.subtable].sub(joins[0])

@@ -45,17 +45,26 @@ class Result(TypeDecorator):
 class Sources:
     """Builds the FROM clause of one query and hands out columns."""
 
-    def __init__(self, live: LiveApp, form: str, subtable: str | None) -> None:
+    def __init__(self, live: LiveApp, form: str, subtable: str | None, flow: Any = None) -> None:
         self.live = live
         self.forms = live.spec.forms
         self.form = form
         self.subtable = subtable
-        if subtable is None:
+        if flow is not None:  # a flow_history dataset: its rows, limited through the record they belong to
+            from .flowdata import rows
+
+            self.forms = {**live.spec.forms, form: flow.spec}
+            self.base = rows(live.key, flow, live.tables[table_name(live.key, flow.form)])
+            self.owner = self.base
+            self.record_id: Any = self.base.c.record
+        elif subtable is None:
             self.base = live.tables[table_name(live.key, form)]
             self.owner = self.base
         else:
             self.base = live.tables[child_table_name(live.key, form, subtable)]
             self.owner = live.tables[table_name(live.key, form)].alias("p")
+        if flow is None:
+            self.record_id = self.owner.c.id  # the records a drill-down lists
         self.from_: FromClause = self.base
         if subtable is not None:
             self.from_ = self.from_.join(self.owner, self.base.c.parent_id == self.owner.c.id)

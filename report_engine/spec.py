@@ -135,6 +135,7 @@ class ReportSpec:
     cache_ttl: float | None = None
     file: str = ""
     uses_current_user: bool = False
+    flow: Any = None  # a ``flowdata.FlowDataset`` for flow_history datasets (``form`` is then the dataset's name)
 
     def dimension(self, key: str) -> Dimension | None:
         return next((d for d in self.dimensions if d.key == key), None)

@@ -39,9 +39,15 @@ def _tables(platform: Platform) -> tuple[Any, Any]:
 
 
 def test_menu_entries_lead_to_the_dashboard_and_report_pages(filled: Platform) -> None:
+    from engine.loader import read_app_folder
+
+    files = dict(read_app_folder(APPS / "purchasing")[0])
+    files["app.yaml"] = files["app.yaml"].replace("menu:\n", "menu:\n  - {label: 看板, dashboard: purchasing_board}\n"
+                                                               "  - {label: 月度, report: monthly_spend}\n")
+    filled.publish_files(files, "tester", "menu")
     boss = Browser(filled).login("boss")
     home = boss.get("/").text
-    assert f'href="{BOARD}"' in home  # app.yaml: {dashboard: purchasing_board}
+    assert f'href="{BOARD}"' in home and 'href="/apps/purchasing/reports/monthly_spend"' in home
     page = boss.get(BOARD)
     assert page.status_code == 200 and '<script src="/vendor/plotly.min.js"></script>' in page.text
     boot = _boot(page.text)
@@ -52,6 +58,7 @@ def test_menu_entries_lead_to_the_dashboard_and_report_pages(filled: Platform) -
     js = boss.get("/vendor/plotly.min.js")
     assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
     assert b"plotly.js" in js.content[:400]
+    assert Browser(filled).client.get("/vendor/plotly.min.js").status_code == 303  # for signed-in users
     report = boss.get("/apps/purchasing/reports/monthly_spend")
     assert report.status_code == 200 and _boot(report.text)["widgets"][0]["click"] == "zoom"
     assert boss.get("/apps/purchasing/dashboards/nope").status_code == 404
