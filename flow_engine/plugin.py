@@ -102,6 +102,13 @@ def _check_references(doc: Any, ctx: Any) -> None:
                                            f"'{other}', not '{doc.data.get('form')}'", "a subflow runs on the same record"))
 
 
+def _portal() -> bool:
+    """Whether the server-rendered portal (``engine.web.templating``) is there to add pages to."""
+    import importlib.util
+
+    return importlib.util.find_spec("engine.web.templating") is not None
+
+
 def register(hooks: Hooks) -> None:
     register_schema_file("flow", Path(__file__).parent / "schemas" / "flow.json")
     hooks.kinds.register(DefinitionKind(name="flow", folder="flows", schema="flow", build=build_flow, order=40,
@@ -111,11 +118,25 @@ def register(hooks: Hooks) -> None:
         from .service import FlowService
 
         platform.services["flows"] = FlowService(platform)
+        if _portal():
+            from .pages import on_start
+
+            on_start(platform)
 
     def routers(platform: Any) -> list[Any]:
         from .api import build_router
 
-        return [build_router()]
+        out = [build_router()]
+        if _portal():
+            from .pages import build_router as pages
+
+            out.append(pages())
+        return out
+
+    def home_panel(request: Any, platform: Any, who: Any) -> Any:
+        from .pages import home_panel as panel
+
+        return panel(request, platform, who)
 
     def on_record(conn: Any, event: Any) -> None:
         service = event.platform.services.get("flows")
@@ -130,6 +151,8 @@ def register(hooks: Hooks) -> None:
 
     hooks.on_start.append(start)
     hooks.routers.append(routers)
+    if _portal():
+        hooks.home_panels.append(home_panel)
     hooks.record_events.append(on_record)
     hooks.jobs.append(("flow_timers", job))
     hooks.cli.append(add_commands)

@@ -1,0 +1,138 @@
+"""The flow engine's portal pages: the task inbox, a task (the record under the node's field rights, the actions,
+the diagram with the current position, the history), an instance, the notification centre, and the home panel.
+
+Pages read through the same views as the API (``views.py``) and act through the API from the browser, so rights,
+field rights and errors are the API's.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from engine.errors import BadRequest
+from engine.i18n import Text
+from engine.permissions import Principal
+from engine.web.auth import platform_of
+from engine.web.templating import NavLink, PageRoute, add_messages, add_nav_link, page_user, render, t
+
+from . import views
+
+add_messages({
+    "flow_inbox": {"zh-CN": "我的待办", "en": "My tasks"},
+    "flow_box_todo": {"zh-CN": "待办", "en": "To do"},
+    "flow_box_done": {"zh-CN": "已办", "en": "Done"},
+    "flow_box_initiated": {"zh-CN": "我发起的", "en": "Initiated by me"},
+    "flow_box_cc": {"zh-CN": "抄送我的", "en": "Cc'd to me"},
+    "flow_empty": {"zh-CN": "没有事项", "en": "Nothing here"},
+    "flow_next": {"zh-CN": "下一页", "en": "Next page"},
+    "flow_title": {"zh-CN": "标题", "en": "Title"},
+    "flow_node": {"zh-CN": "节点", "en": "Step"},
+    "flow_status": {"zh-CN": "状态", "en": "Status"},
+    "flow_when": {"zh-CN": "时间", "en": "When"},
+    "flow_due": {"zh-CN": "期限", "en": "Due"},
+    "flow_history": {"zh-CN": "审批记录", "en": "History"},
+    "flow_diagram": {"zh-CN": "流程图", "en": "Diagram"},
+    "flow_record": {"zh-CN": "表单", "en": "Record"},
+    "flow_who": {"zh-CN": "处理人", "en": "Who"},
+    "flow_action": {"zh-CN": "操作", "en": "Action"},
+    "flow_duration": {"zh-CN": "用时", "en": "Took"},
+    "flow_comment": {"zh-CN": "意见", "en": "Comment"},
+    "flow_reason": {"zh-CN": "理由", "en": "Reason"},
+    "flow_to": {"zh-CN": "转交/退回到", "en": "To (person or step)"},
+    "flow_approve": {"zh-CN": "同意", "en": "Approve"},
+    "flow_reject": {"zh-CN": "驳回", "en": "Reject"},
+    "flow_return": {"zh-CN": "退回", "en": "Return"},
+    "flow_transfer": {"zh-CN": "转交", "en": "Transfer"},
+    "flow_add_signer": {"zh-CN": "加签", "en": "Add signer"},
+    "flow_submit": {"zh-CN": "提交", "en": "Submit"},
+    "flow_comment_action": {"zh-CN": "评论", "en": "Comment"},
+    "flow_withdraw": {"zh-CN": "撤回", "en": "Withdraw"},
+    "flow_open_instance": {"zh-CN": "查看流程", "en": "Open the flow"},
+    "flow_mark_read": {"zh-CN": "全部标为已读", "en": "Mark all read"},
+})
+
+ACTION_LABELS = {"approve": "flow_approve", "submit": "flow_submit", "reject": "flow_reject",
+                 "return": "flow_return", "transfer": "flow_transfer", "add_signer": "flow_add_signer",
+                 "comment": "flow_comment_action"}
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    minutes = int(value // 60)
+    if minutes < 60:
+        return f"{minutes}m" if minutes else f"{int(value)}s"
+    hours = minutes // 60
+    return f"{hours}h{minutes % 60:02d}m" if hours < 48 else f"{hours // 24}d{hours % 24}h"
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+    @router.get("/inbox")
+    def inbox_page(request: Request, box: str = "todo", after: str | None = None, q: str | None = None,
+                   who: Principal = Depends(page_user)) -> Any:
+        if box not in views.BOXES:
+            raise BadRequest(f"no inbox '{box}'")
+        platform = platform_of(request)
+        with platform.db.connect() as conn:
+            page = views.inbox(conn, who, box, {"q": q}, after=after, size=50)
+            counts = views.counts(conn, who, {})
+        return render(request, "flow/inbox.html", title=t(request, "flow_inbox"), box=box, boxes=views.BOXES,
+                      page=page, counts=counts, q=q or "")
+
+    @router.get("/flows/tasks/{task_id}")
+    def task_page(task_id: int, request: Request, who: Principal = Depends(page_user)) -> Any:
+        platform = platform_of(request)
+        service = platform.services["flows"]
+        with platform.db.connect() as conn:
+            task = views.task_view(conn, platform, service, task_id, who)
+            inst = views.instance_view(conn, platform, service, task["instance"]["id"], who)
+        live = platform.app(inst["app"])
+        form = live.spec.forms[inst["form"]]
+        fields = [{"key": f.key, "label": f.label, "type": f.type, "right": task["fields"].get(f.key, "readonly"),
+                   "value": task["record"].get(f.key), "options": [o.value for o in f.options]}
+                  for f in form.data_fields if task["fields"].get(f.key) != "hidden" and f.type != "subtable"]
+        return render(request, "flow/task.html", title=task["node"]["name"], task=task, inst=inst, fields=fields,
+                      actions=[(a, ACTION_LABELS[a]) for a in task["actions"]], duration=_seconds)
+
+    @router.get("/flows/instances/{instance_id}")
+    def instance_page(instance_id: int, request: Request, who: Principal = Depends(page_user)) -> Any:
+        platform = platform_of(request)
+        with platform.db.connect() as conn:
+            inst = views.instance_view(conn, platform, platform.services["flows"], instance_id, who)
+        return render(request, "flow/instance.html", title=inst["title"] or inst["flow_label"], inst=inst,
+                      duration=_seconds, can_withdraw=inst["status"] == "running" and inst["initiator"]["id"] == who.id)
+
+    @router.get("/notifications")
+    def notifications_page(request: Request, after: int | None = None, who: Principal = Depends(page_user)) -> Any:
+        platform = platform_of(request)
+        with platform.db.connect() as conn:
+            page = platform.services["notifications"].list(conn, who.id, after=after, size=50)
+        for item in page["items"]:
+            link = item.get("link") or ""
+            item["href"] = link.replace("/api/flows/", "/flows/") if link.startswith("/api/flows/") else link
+        return render(request, "flow/notifications.html", title=t(request, "notifications"), page=page)
+
+    return router
+
+
+def home_panel(request: Request, platform: Any, who: Principal) -> Any:
+    """My open tasks, newest first (five), linking to the inbox."""
+    from engine.web.portal import Panel
+    from engine.web.templating import message, locale_of
+
+    with platform.db.connect() as conn:
+        page = views.inbox(conn, who, "todo", {}, size=5)
+        total = views.counts(conn, who, {})["todo"]
+    lang = locale_of(request)
+    items = tuple({"label": f"{i['title'] or ''} · {i['node_name']}", "url": f"/flows/tasks/{i['id']}",
+                   "meta": (i["created_at"] or "")[:16].replace("T", " ")} for i in page["items"])
+    return Panel(title=f"{message('flow_inbox', lang)} ({total})", items=items, url="/inbox", order=10,
+                 empty=message("flow_empty", lang))
+
+
+def on_start(platform: Any) -> None:
+    add_nav_link(platform, NavLink(key="inbox", label=Text.of({"zh-CN": "我的待办", "en": "My tasks"}),
+                                   url="/inbox", order=10))
