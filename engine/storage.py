@@ -146,11 +146,10 @@ def migrate(conn: Connection, specs: list[TableSpec], previous: ColumnMap | None
 
 
 def _compatible(existing: TypeEngine, wanted: TypeEngine, conn: Connection) -> bool:
-    have = type(existing).__name__.upper()
     want = wanted.dialect_impl(conn.dialect)
-    want_name = type(want).__name__.upper()
     if hasattr(want, "impl"):
-        want_name = type(want.load_dialect_impl(conn.dialect)).__name__.upper()
+        want = want.load_dialect_impl(conn.dialect)
+    have_names, want_names = _type_names(existing), _type_names(want)
     families = [
         {"TEXT", "VARCHAR", "STRING", "CLOB"},
         {"BIGINT", "BIGINTEGER", "INTEGER", "INT"},
@@ -158,12 +157,20 @@ def _compatible(existing: TypeEngine, wanted: TypeEngine, conn: Connection) -> b
         {"DATE"}, {"DATETIME", "TIMESTAMP"}, {"TIME"}, {"BOOLEAN"}, {"JSON", "JSONB"},
     ]
     for family in families:
-        if have in family and want_name in family:
+        if have_names & family and want_names & family:
             if "NUMERIC" in family and getattr(existing, "scale", None) not in (None, getattr(want, "scale", None)):
                 return False
             return True
     # SQLite reflects BOOLEAN as BOOLEAN, JSON as JSON; anything else is a real change of type
-    return have == want_name
+    return type(existing).__name__.upper().lstrip("_") in want_names
+
+
+def _type_names(t: TypeEngine) -> set[str]:
+    """Upper-case class names along a type's inheritance chain (dialect classes such as SQLAlchemy 2.1's
+    ``_PGString`` count as ``STRING``)."""
+    names = [c.__name__.upper().lstrip("_") for c in type(t).__mro__]
+    names = [n[2:] if n.startswith("PG") and len(n) > 2 else n for n in names]
+    return set(names)
 
 
 def _flatten(specs: list[TableSpec]) -> list[TableSpec]:

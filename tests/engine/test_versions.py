@@ -12,7 +12,7 @@ from engine.identity import sync_org
 from engine.permissions import SYSTEM
 from engine.tables import app_versions
 
-from conftest import APPS, make_platform
+from tests.conftest import APPS, make_platform
 
 FORM = "forms/purchase_request.yaml"
 
@@ -125,3 +125,19 @@ def test_start_up_skips_a_folder_that_does_not_check(database, tmp_path, clock) 
     assert platform.sync_apps_dir(problems=problems) == []
     assert any("txet" in p and p.startswith("purchasing/forms/supplier.yaml:") for p in problems)
     assert platform.apps["purchasing"].version == 1  # the last published version keeps serving
+
+
+def test_republishing_unchanged_forms_keeps_their_columns(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from sqlalchemy import inspect
+
+    apps = tmp_path / "apps"
+    shutil.copytree(APPS / "purchasing", apps / "purchasing")
+    platform = make_platform(database, tmp_path, clock, apps_dir=apps)
+    platform.publish_folder(apps / "purchasing", "t", "one")
+    (apps / "purchasing" / "app.yaml").write_text((apps / "purchasing" / "app.yaml").read_text() + "# touched\n")
+    assert platform.publish_folder(apps / "purchasing", "t", "two").number == 2
+    with platform.db.connect() as conn:
+        columns = [c["name"] for c in inspect(conn).get_columns("f_purchasing__purchase_request")]
+    assert not [c for c in columns if "__v" in c], columns
