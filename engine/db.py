@@ -14,10 +14,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 
-def make_engine(url: str, *, echo: bool = False, schema: str | None = None) -> Engine:
+def make_engine(url: str, *, echo: bool = False, schema: str | None = None, pool_size: int = 10,
+                max_overflow: int = 20) -> Engine:
     """Create the engine for ``url``; prepares the SQLite folder and pragmas.
 
-    ``schema`` (PostgreSQL only) puts every table in that schema via the connection's search_path.
+    ``schema`` (PostgreSQL only) puts every table in that schema via the connection's search_path;
+    ``pool_size`` and ``max_overflow`` size its connection pool (per process).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -31,7 +33,8 @@ def make_engine(url: str, *, echo: bool = False, schema: str | None = None) -> E
         _sqlite_transactions(engine, in_memory=database in ("", ":memory:"))
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, connect_args=connect_args)
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
+                           connect_args=connect_args)
     _ping_when_idle(engine)
     return engine
 

@@ -62,7 +62,8 @@ class Platform:
                  engine: Engine | None = None, plugins: tuple[str, ...] | None = None) -> None:
         self.settings = settings or Settings.from_env()
         self.clock = clock or Clock()
-        self.db = engine or make_engine(self.settings.database_url)
+        self.db = engine or make_engine(self.settings.database_url, pool_size=int(self.settings.db_pool_size),
+                                         max_overflow=int(self.settings.db_max_overflow))
         self.hooks = Hooks()
         load_builtin(self.hooks, plugins) if plugins is not None else load_builtin(self.hooks)
         self.apps: dict[str, LiveApp] = {}

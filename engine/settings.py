@@ -32,6 +32,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", "sqlite:///var/loomwork.db",
             "SQLAlchemy URL of the database. SQLite file by default; PostgreSQL as postgresql+psycopg://user@host/db."),
+    Setting("db_pool_size", 10, "PostgreSQL connections each server process keeps open (SQLAlchemy pool_size).", int),
+    Setting("db_max_overflow", 20, "Extra PostgreSQL connections a process may open at peaks, closed when returned.", int),
     Setting("apps_dir", "app_definitions", "Folder holding one sub-folder per app; each is loaded and published at start."),
     Setting("var_dir", "var", "Folder for the SQLite database, the generated secret key and local state."),
     Setting("attachments_dir", "var/attachments", "Folder where uploaded files are stored (outside the web root)."),
