@@ -3,7 +3,8 @@
 Every ``bench/bench_*.py`` module has ``run(quick: bool) -> list[dict]``; each row is one figure measured against a
 peer or a hand-written baseline in the same run, with the keys ``name, ours_us, baseline_name, baseline_us, ratio,
 target, met`` (``met`` is None for reference rows). The harness prints one markdown table and, with ``--write``,
-replaces the table in ``docs/performance.md``.
+replaces the rows of the areas it ran in ``docs/performance.md`` (the other areas' rows stay, each area
+noting when and with which command it was measured).
 
     .venv/bin/python bench/run.py [--quick] [--write] [--only flow,rules]
 """
@@ -58,11 +59,29 @@ def table(results: list[tuple[str, list[dict[str, Any]]]]) -> str:
     return "\n".join(lines)
 
 
-def write_doc(text: str, command: str) -> None:
+def write_doc(text: str, command: str, areas: list[str]) -> None:
+    """Replace the rows of the areas just measured and keep the others' rows (each area says when and how it was
+    measured), so ``--only`` runs add up to one table."""
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    block = (f"{BEGIN}\nMeasured {stamp} on {platform.machine()} ({platform.python_implementation()} "
-             f"{platform.python_version()}, {sys.platform}) with `{command}`.\n\n{text}\n{END}")
+    machine = f"{platform.machine()} ({platform.python_implementation()} {platform.python_version()}, {sys.platform})"
     doc = DOC.read_text() if DOC.exists() else "# Performance\n\n" + BEGIN + "\n" + END + "\n"
+    old_rows: list[str] = []
+    old_notes: dict[str, str] = {}
+    if BEGIN in doc and END in doc:
+        inside = doc.split(BEGIN, 1)[1].split(END, 1)[0]
+        for line in inside.splitlines():
+            if line.startswith("| ") and not line.startswith("| area ") and not line.startswith("| ---"):
+                old_rows.append(line)
+            elif line.startswith("- `") and "`: measured" in line:
+                old_notes[line[3:line.index("`", 3)]] = line
+    kept = [r for r in old_rows if r.split("|")[1].strip() not in areas]
+    notes = {**old_notes, **{a: f"- `{a}`: measured {stamp} on {machine} with `{command}`" for a in areas}}
+    lines = text.splitlines()
+    order = [a for a in notes if a not in areas] + areas
+    body = lines[:2] + sorted(kept + lines[2:], key=lambda r: order.index(r.split("|")[1].strip())
+                              if r.split("|")[1].strip() in order else len(order))
+    block = BEGIN + "\n" + "\n".join(notes[a] for a in sorted(notes, key=order.index)) + "\n\n" + \
+        "\n".join(body) + "\n" + END
     if BEGIN in doc and END in doc:
         head, rest = doc.split(BEGIN, 1)
         doc = head + block + rest.split(END, 1)[1]
@@ -95,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.write:
         given = sys.argv[1:] if argv is None else argv
-        write_doc(text, "make bench" if given == ["--write"] else "bench/run.py " + " ".join(given))
+        write_doc(text, "make bench" if given == ["--write"] else "bench/run.py " + " ".join(given),
+                  [area for area, _ in results])
     return 1 if failed else 0
 
 
