@@ -78,7 +78,9 @@ def build_router() -> APIRouter:
                      for f in sorted(rules_engine.FUNCTIONS.values(), key=lambda f: f.name)]
         schemas = {name: load_schema(name) for name in schema_names()}
         kinds = platform_of(request).hooks.kinds.ordered()
-        return {"field_types": types, "functions": functions, "schemas": schemas,
+        from .reports import builder_meta
+
+        return {"field_types": types, "functions": functions, "schemas": schemas, "report": builder_meta(),
                 "kinds": [{"name": k.name, "folder": k.folder, "description": k.description} for k in kinds]}
 
     @router.get("/apps")
@@ -271,6 +273,44 @@ def build_router() -> APIRouter:
         content = _text_from(ws, folder, path, body)
         record = body.get("record") if isinstance(body.get("record"), dict) else {}
         return simulate_flow(ws, folder, path, content, record)
+
+    @router.get("/apps/{app}/datasets")
+    def report_datasets(app: str, request: Request, without: str | None = None,
+                        who: Principal = Depends(designer_user)) -> dict[str, Any]:
+        """The datasets a report may read, with the names of their fields (the report builder's field list).
+
+        Built from the draft (with ``without`` left out: the report being edited need not check), else from the
+        published app."""
+        from .reports import datasets
+
+        ws = workspace_of(request)
+        folder = ws.app(app)
+        overrides: dict[str, str | None] = {}
+        if without:
+            ws.safe_path(folder, without)
+            overrides[without] = None
+        spec, _errors = ws.check(folder, overrides)
+        source = "draft"
+        if spec is None:
+            live = ws.platform.apps.get(folder.key)
+            if live is None:
+                return {"datasets": [], "source": None}
+            spec, source = live.spec, "published"
+        return {"datasets": datasets(spec), "source": source}
+
+    @router.post("/apps/{app}/report-preview")
+    async def report_preview(app: str, request: Request, who: Principal = Depends(designer_user)) -> dict[str, Any]:
+        """Run a report definition as it is in the builder (``{"path", "data", "params"?}``) over the published
+        data, with the designer's own rights: ``result`` (rows, columns, plotly figure), or ``errors`` / ``message``."""
+        from .reports import preview
+
+        body = _body_object(await read_json(request))
+        ws = workspace_of(request)
+        folder = ws.app(app)
+        path = body.get("path")
+        ws.safe_path(folder, path)
+        params = body.get("params") if isinstance(body.get("params"), dict) else None
+        return preview(ws.platform, folder.key, path, body.get("data"), who, params)
 
     return router
 

@@ -46,6 +46,14 @@ def _lang(locale: str) -> str:
 
 
 @dataclass
+class _DraftContext:
+    """What the report builder reads while building one draft report: the app's specs and a problem list."""
+
+    problems: Any
+    specs: dict[str, dict[str, Any]]
+
+
+@dataclass
 class _Run:
     compiled: Compiled
     rows: list[dict[str, Any]]
@@ -124,9 +132,10 @@ class Reports:
             forms += _forms_along(live, report, ref)
         return tuple(dict.fromkeys(forms))
 
-    def read_scope(self, live: LiveApp, report: ReportSpec, who: Principal) -> str:
+    def read_scope(self, live: LiveApp, report: ReportSpec, who: Principal,
+                   forms: tuple[str, ...] | None = None) -> str:
         scope = "none"
-        for i, form_key in enumerate(self.forms_read(live, report)):
+        for i, form_key in enumerate(self.forms_read(live, report) if forms is None else forms):
             grant = effective(live.spec.forms[form_key].permissions, who)
             if grant.read == "none":
                 raise Forbidden(f"you may not read {form_key} records, which report '{report.key}' uses")
@@ -143,8 +152,9 @@ class Reports:
     # -- running -------------------------------------------------------------------------------------------------
 
     def _prepare(self, live: LiveApp, report: ReportSpec, who: Principal, raw: Mapping[str, Any] | None,
-                 extra: tuple[Condition, ...] = ()) -> tuple[Compiler, Params, RunContext]:
-        scope = self.read_scope(live, report, who)
+                 extra: tuple[Condition, ...] = (), forms: tuple[str, ...] | None = None
+                 ) -> tuple[Compiler, Params, RunContext]:
+        scope = self.read_scope(live, report, who, forms)
         ctx = self.context(live, who, scope)
         compiler = Compiler(report, Sources(live, report.form, report.subtable, report.flow), ctx)
         checked = params_mod.check(report, compiler.dataset, raw, ctx.today)
@@ -197,6 +207,49 @@ class Reports:
         compiler, checked, ctx = self._prepare(live, report, who, raw, extra)
         result = self._execute(live, report, compiler, checked, ctx, conn)
         return self.present(live, report, result, who, figure=figure)
+
+    def build_spec(self, app: str, data: Any, file: str = "reports/(unsaved).yaml") -> ReportSpec:
+        """A report spec from a definition that is not part of the published app (a designer's draft), built
+        against the app's published forms and flows with every check a published report gets.
+
+        Raises ``DefinitionErrors`` (located at ``file``) when the definition does not check."""
+        from engine.errors import DefinitionErrors, Problems
+        from engine.metaschema import check_document
+        from engine.source import Document
+
+        from .loader import build_report
+
+        live = self.platform.app(app)
+        doc = Document(file=file, data=data)
+        if not isinstance(data, Mapping):
+            raise DefinitionErrors([doc.error((), "a report definition is a mapping (key, dataset, measures …)")])
+        if data.get("kind", "report") != "report":
+            raise DefinitionErrors([doc.error(("kind",), f"'{data.get('kind')}' is not a report")])
+        errors = check_document(doc, "report")
+        if errors:
+            raise DefinitionErrors(errors)
+        ctx = _DraftContext(Problems(), {kind: dict(specs) for kind, specs in live.spec.specs.items()})
+        report = build_report(doc, ctx)
+        if ctx.problems or report is None:
+            raise DefinitionErrors(ctx.problems.errors or [doc.error((), "the report could not be built")])
+        return report
+
+    def run_spec(self, app: str, report: ReportSpec, who: Principal, raw: Mapping[str, Any] | None = None, *,
+                 figure: bool = True) -> dict[str, Any]:
+        """Run a report spec that is not (or not yet) part of the published app — a preview of an unsaved
+        definition (``build_spec``) — over the app's published data, with the caller's rights and read scope as
+        for a published report. Nothing is cached: neither the statement nor the result."""
+        live = self.platform.app(app)
+        report = replace(report, cache=False)
+        forms = self._find_forms_read(live, report)
+        compiler, checked, ctx = self._prepare(live, report, who, dict(raw or {}), (), forms)
+        compiled = compiler.compile(checked)
+        buckets = {d.key: d.bucket for d in report.dimensions}
+        if checked.zoom is not None:
+            buckets[checked.zoom[0]] = dates.FINER[buckets[checked.zoom[0]] or "day"]
+        with self.platform.db.connect() as conn:
+            rows = [dict(r) for r in conn.execute(compiled.statement).mappings()]
+        return self.present(live, report, _Run(compiled, rows, buckets), who, figure=figure)
 
     # -- presenting ----------------------------------------------------------------------------------------------
 

@@ -96,6 +96,19 @@ async function appPage(main, app) {
       location.hash = `#/app/${app}/edit/flows/${key}.yaml`;
     } catch (err) { newMsg.textContent = err.message; }
   };
+  const newReportKey = h("input", { placeholder: "new_report_key", "data-testid": "new-report-key" });
+  const newReportLabel = h("input", { placeholder: "Label", "data-testid": "new-report-label" });
+  const createReport = async (kind) => {
+    const key = newReportKey.value.trim();
+    if (!/^[a-z][a-z0-9_]{0,39}$/.test(key)) { newMsg.textContent = "key: lower-case letters, digits and _, starting with a letter"; return; }
+    const label = newReportLabel.value.trim() || key;
+    const data = kind === "dashboard" ? { kind: "dashboard", key, label, widgets: [] }
+      : { key, label, dataset: (byKind.form || [])[0]?.key || "", measures: [{ agg: "count" }], chart: "bar" };
+    try {
+      await put(fileUrl(app, `reports/${key}.yaml`), { token: "new", data });
+      location.hash = `#/app/${app}/edit/reports/${key}.yaml`;
+    } catch (err) { newMsg.textContent = err.message; }
+  };
   const diffBox = h("pre.diff", { "data-testid": "diff" });
   const showDiff = async (old, neu) => {
     const out = await get(`/api/designer/apps/${encodeURIComponent(app)}/diff?old=${old}&new=${neu}`);
@@ -125,6 +138,9 @@ async function appPage(main, app) {
       h("div.col", {}, h("h2", {}, `App ${app}`), ...fileList,
         h("section.new", {}, h("h3", {}, "New form"), newKey, newLabel, h("button", { onclick: createForm, "data-testid": "create-form" }, "Create form")),
         h("section.new", {}, h("h3", {}, "New approval flow"), newFlowKey, newFlowForm, h("button", { onclick: createFlow, "data-testid": "create-flow" }, "Create flow")),
+        h("section.new", {}, h("h3", {}, "New report or dashboard"), newReportKey, newReportLabel,
+          h("button", { onclick: () => createReport("report"), "data-testid": "create-report" }, "Create report"),
+          h("button", { onclick: () => createReport("dashboard"), "data-testid": "create-dashboard" }, "Create dashboard")),
         newMsg),
       h("div.col", {}, h("h2", {}, "Versions"),
         history.draft_changed ? h("p.warn", {}, "The draft differs from the published version.",
@@ -171,6 +187,14 @@ async function editorPage(main, app, path) {
   if (!asText && kind === "flow") {
     const { mountFlowDesigner } = await import("./flow_designer.js");
     return mountFlowDesigner(main, { app, path, meta: state.meta, reload: () => route() });
+  }
+  if (!asText && kind === "report") {
+    const { mountReportBuilder } = await import("./report_builder.js");
+    return mountReportBuilder(main, { app, path, meta: state.meta, reload: () => route() });
+  }
+  if (!asText && kind === "dashboard") {
+    const { mountDashboardEditor } = await import("./dashboard_editor.js");
+    return mountDashboardEditor(main, { app, path, meta: state.meta, reload: () => route() });
   }
   if (!asText && kind === "decision_table") {
     const { mountRulesEditor } = await import("./rules_editor.js");
