@@ -24,6 +24,7 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
   const functions = meta.functions.map((f) => f.name);
   const formKeys = [];
   let selected = null; // the selected field object (or null: the form itself)
+  let activeTab = null; // the section shown when the form's sections are tabs or steps
   let errors = file.errors;
   let lastContent = file.content;
   const cardsByPath = new Map();
@@ -145,8 +146,22 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
     return true;
   }
   function makeSortable(el) {
+    if (Sortable.get(el)) return; // the root list lives as long as the designer: one Sortable, not one per render
     new Sortable(el, { group: { name: "fields", pull: true, put: canPut }, forceFallback: true, fallbackOnBody: true,
-      animation: 0, swapThreshold: 0.6, emptyInsertThreshold: 12, onEnd: () => setTimeout(syncFromDom) });
+      draggable: ".card, .palette-item", animation: 0, swapThreshold: 0.6, emptyInsertThreshold: 12,
+      onEnd: () => setTimeout(syncFromDom) });
+  }
+  // a tab of a tabbed form (sections with tab or step): a field dropped on it goes to the end of that section
+  function tabHeader(f) {
+    const el = h(`div.canvas-tab${f.key === activeTab ? ".active" : ""}`, { "data-testid": `canvas-tab-${f.key}`,
+      onclick: () => { activeTab = f.key; renderCanvas(); } }, text(f.label) || f.key);
+    new Sortable(el, { group: { name: "fields", pull: false, put: (_to, _from, dragEl) => dragEl.dataset.type !== "section" },
+      forceFallback: true, fallbackOnBody: true, emptyInsertThreshold: 20,
+      onAdd: (ev) => {
+        canvasList.querySelector(`[data-testid="section-list-${f.key}"]`)?.append(ev.item);
+        activeTab = f.key;
+      } });
+    return el;
   }
 
   function card(f, fpath, keyPath) {
@@ -175,12 +190,23 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
       h("button.small", { onclick: () => { selected = null; renderCanvas(); renderPanel(); }, "data-testid": "form-props" }, "form properties"));
     canvasList.replaceChildren();
     let target = canvasList;
+    const sections = model.fields.filter((f) => f.type === "section");
+    const tabbed = sections.some((f) => f.tab || f.step);
+    if (tabbed && !sections.some((f) => f.key === activeTab)) activeTab = sections[0].key;
     model.fields.forEach((f, i) => {
       const fpath = `fields[${i}]`;
       const el = card(f, fpath, f.key);
       if (f.type === "section") {
         const inner = h("div.canvas-list", { "data-list": "section", "data-testid": `section-list-${f.key}` });
+        const columns = Math.min(4, Math.max(1, Number(f.columns) || 1));
+        if (columns > 1) { inner.classList.add("columns"); inner.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`; }
+        inner.dataset.columns = String(columns);
         el.append(inner);
+        if (tabbed && f === sections[0]) {
+          canvasList.append(h("div.canvas-tabs", { "data-testid": "canvas-tabs" }, h("span.muted", {}, sections.some((x) => x.step) ? "steps:" : "tabs:"),
+            sections.map(tabHeader)));
+        }
+        if (tabbed && f.key !== activeTab) el.hidden = true;
         canvasList.append(el);
         makeSortable(inner);
         target = inner;
