@@ -48,6 +48,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("page_size_max", 500, "Largest page a list request may ask for.", int),
     Setting("scheduler_interval", 30.0, "Seconds between runs of the periodic jobs (flow timers, reminders) in each "
             "server process; 0 turns the background scheduler off (run `loomwork jobs run` from cron instead).", float),
+    Setting("webhook_allow_hosts", "", "Comma-separated webhook hosts that may resolve to private, loopback or other "
+            "internal addresses (refused otherwise, at load and at delivery)."),
+    Setting("webhook_secret", "", "Base secret of the webhook signatures (HMAC-SHA256, one derived secret per app; "
+            "`loomwork outbox secret APP` prints it). Derived from the secret key when empty."),
+    Setting("webhook_max_attempts", 8, "Delivery attempts of a webhook message before it is dead (listed for admins, "
+            "replayable).", int),
+    Setting("webhook_backoff", 30.0, "Seconds before the second delivery attempt; each later wait doubles.", float),
+    Setting("webhook_timeout", 10.0, "Seconds a webhook receiver may take to answer.", float),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

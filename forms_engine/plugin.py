@@ -18,6 +18,14 @@ def register(hooks: Hooks) -> None:
     hooks.kinds.register(DefinitionKind(name="form", folder="forms", schema="form", build=build_form, order=10,
                                         description="A form: fields, layout, validations and record rights."))
     hooks.table_specs.append(table_specs)
+
+    def form_scope(form, raw_forms):  # type: ignore[no-untyped-def]
+        """The expression scope of a form's records, for other engines' definitions (automations)."""
+        from .expressions import scope_for
+
+        return scope_for(form.fields, raw_forms, None)
+
+    hooks.services["form_scope"] = form_scope
     from .page_kind import build_page
 
     register_schema_file("page", Path(__file__).parent / "schemas" / "page.json")

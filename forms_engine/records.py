@@ -215,12 +215,38 @@ class Records:
         return self.get_unchecked(conn, app, form, record_id, who)
 
     def create_as_system(self, conn: Connection, app: LiveApp, form_key: str, values: Mapping[str, Any],
-                         who: Principal, *, depth: int = 0) -> int:
-        """Create a record for an automation: values are still type-checked and validated, rights are not asked."""
+                         who: Principal, *, depth: int = 0, audit_extra: Mapping[str, Any] | None = None) -> int:
+        """Create a record for an automation: values are still type-checked and validated, rights are not asked.
+        ``audit_extra`` is kept with the audit entry (e.g. which automation wrote it)."""
         form = self.form(app, form_key)
         coerced, problems = validate.coerce_submission(form, values, creating=True)
         validate.raise_if(problems)
-        return self._save(conn, app, form, coerced, who, before=None, depth=depth)
+        return self._save(conn, app, form, coerced, who, before=None, depth=depth, audit_extra=audit_extra)
+
+    def load(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, *,
+             relations: frozenset[str] | set[str] = frozenset()) -> dict[str, Any] | None:
+        """A record's values as Python values, without rights (for automations), or None when it is gone.
+        Single relations named in ``relations`` come as the related record's values (for ``customer.rating``)."""
+        form = self.form(app, form_key)
+        row = self._row(conn, app, form, record_id)
+        if row is None:
+            return None
+        values = self.values_of(conn, app, form, row)
+        if relations:
+            values.update(self._related(conn, app, form, values, wanted=set(relations)))
+        return values
+
+    def find(self, conn: Connection, app: LiveApp, form_key: str, match: Mapping[str, Any], *,
+             ranges: Mapping[str, tuple[Any, Any]] | None = None, limit: int = 1000) -> list[int]:
+        """Ids of the records whose fields equal ``match`` (None matches a blank) and lie within ``ranges``
+        (field → (low, high), both included), oldest first, without rights (for automations)."""
+        form = self.form(app, form_key)
+        table = self.table(app, form)
+        cond = [table.c[k] == v if v is not None else table.c[k].is_(None) for k, v in match.items()]
+        for key, (low, high) in (ranges or {}).items():
+            cond.append(table.c[key].between(low, high))
+        query = select(table.c.id).where(and_(*cond)).order_by(table.c.id).limit(limit)
+        return [int(r[0]) for r in conn.execute(query)]
 
     def get_unchecked(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int,
                       who: Principal | None = None) -> dict[str, Any]:
@@ -229,7 +255,8 @@ class Records:
         return self.to_json(form, self.values_of(conn, app, form, row), who)
 
     def update(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, body: Any, who: Principal,
-               *, if_match: int | None, depth: int = 0, check_rights: bool = True) -> dict[str, Any]:
+               *, if_match: int | None, depth: int = 0, check_rights: bool = True,
+               audit_extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         form = self.form(app, form_key)
         if check_rights:
             row = self._visible_row(conn, app, form, record_id, who, "update", lock=True)
@@ -245,7 +272,8 @@ class Records:
         before = self.values_of(conn, app, form, row)
         values = {k: v for k, v in before.items() if k not in SYSTEM_FIELDS}
         values.update(submitted)
-        self._save(conn, app, form, values, who, before=before, depth=depth, expected_version=row["row_version"])
+        self._save(conn, app, form, values, who, before=before, depth=depth, expected_version=row["row_version"],
+                   audit_extra=audit_extra)
         return self.get_unchecked(conn, app, form, record_id, who if check_rights else None)
 
     def delete(self, conn: Connection, app: LiveApp, form_key: str, record_id: int, who: Principal, *,
@@ -268,7 +296,8 @@ class Records:
     # -- the save pipeline ---------------------------------------------------------------------------------------
 
     def _save(self, conn: Connection, app: LiveApp, form: FormSpec, values: dict[str, Any], who: Principal, *,
-              before: Mapping[str, Any] | None, depth: int, expected_version: int | None = None) -> int:
+              before: Mapping[str, Any] | None, depth: int, expected_version: int | None = None,
+              audit_extra: Mapping[str, Any] | None = None) -> int:
         env = make_env(self.platform, app, who) if form.uses_expressions else None
         for f in self._own_related_rollups(form):
             values[f.key] = self._rollup_value(conn, app, f, before["id"]) if before else (
@@ -312,7 +341,8 @@ class Records:
         after = dict(values) | {"id": record_id}
         audit.record(conn, at=now, user_id=who.id, app=app.key, form=form.key, record_id=record_id,
                      action="create" if before is None else "update", def_version=app.version,
-                     changes=audit.diff(_auditable(form, before), _auditable(form, after)))
+                     changes=audit.diff(_auditable(form, before), _auditable(form, after)),
+                     extra=dict(audit_extra) if audit_extra else None)
         self._refresh_rollups(conn, app, form, before, after, who, depth)
         self._emit(conn, RecordEvent(self.platform, app, form, "created" if before is None else "updated",
                                      int(record_id), before, after, who, depth))
@@ -330,9 +360,12 @@ class Records:
                     {"parent_id": record_id, "row_index": i, **{s.key: r.get(s.key) for s in sub.fields if s.stored}}
                     for i, r in enumerate(rows)])
 
-    def _related(self, conn: Connection, app: LiveApp, form: FormSpec, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Related records read by expressions or lookups, loaded once per save."""
-        wanted: set[str] = set()
+    def _related(self, conn: Connection, app: LiveApp, form: FormSpec, values: Mapping[str, Any],
+                 wanted: set[str] | None = None) -> dict[str, Any]:
+        """Related records read by expressions or lookups (or the relations in ``wanted``), loaded once per save."""
+        if wanted is not None:
+            return self._related_records(conn, app, form, values, wanted)
+        wanted = set()
         for f in form.fields:
             for expr in (f.expr, f.visible_if, f.required_if, f.default_expr):
                 if expr is not None:
@@ -342,6 +375,10 @@ class Records:
         for v in form.validations:
             if v.expr is not None:
                 wanted.update(r.split(".", 1)[0] for r in v.expr.reads if "." in r)
+        return self._related_records(conn, app, form, values, wanted)
+
+    def _related_records(self, conn: Connection, app: LiveApp, form: FormSpec, values: Mapping[str, Any],
+                         wanted: set[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key in wanted:
             f = form.by_key.get(key)

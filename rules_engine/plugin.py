@@ -1,4 +1,5 @@
-"""Plugs the rules engine into the platform: the ``decision_table`` definition kind and the rule-test runner."""
+"""Plugs the rules engine into the platform: the ``decision_table`` and ``automation`` definition kinds, the
+rule-test runner, the automation service (record and flow events), its jobs and routes."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,3 +30,56 @@ def register(hooks: Hooks) -> None:
                                         build=_build_table, order=20,
                                         description="A decision table with hit policy, rules and test cases."))
     hooks.services["rule_tests"] = _rule_tests
+    _register_automations(hooks)
+
+
+def _build_automation(doc: Any, ctx: Any) -> Any:
+    from .automations import build_automation
+
+    return build_automation(doc, ctx)
+
+
+def _register_automations(hooks: Hooks) -> None:
+    register_schema_file("automation", Path(__file__).parent / "schemas" / "automation.json")
+    hooks.kinds.register(DefinitionKind(name="automation", folder="automations", schema="automation",
+                                        build=_build_automation, order=70,
+                                        description="An automation: when (trigger) -> if (condition) -> then (actions)."))
+
+    #: the platform these hooks belong to (flow events carry no platform; each platform has its own hooks)
+    owner: dict[str, Any] = {}
+
+    def start(platform: Any) -> None:
+        from engine.outbox import parse_hosts
+
+        from .automations import Automations
+
+        platform.services["automations"] = Automations(platform)
+        owner["platform"] = platform
+        # definitions loaded by this platform check webhook URLs against its allow-list
+        platform.hooks.services["webhook_allow_hosts"] = parse_hosts(platform.settings.webhook_allow_hosts)
+
+    def on_record(conn: Any, event: Any) -> None:
+        service = event.platform.services.get("automations")
+        if service is not None:
+            service.on_record(conn, event)
+
+    def on_flow(conn: Any, event: Any) -> None:
+        platform = owner.get("platform")
+        if platform is not None:
+            platform.services["automations"].on_flow(conn, event)
+
+    def routers(platform: Any) -> list[Any]:
+        from .automations.api import build_router
+
+        return [build_router()]
+
+    def job_schedules(platform: Any) -> int:
+        from .automations.jobs import run_due
+
+        return run_due(platform)
+
+    hooks.on_start.append(start)
+    hooks.record_events.append(on_record)
+    hooks.flow_events.append(on_flow)
+    hooks.routers.append(routers)
+    hooks.jobs.append(("automations", job_schedules))
