@@ -24,9 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import JSON, Column, Connection, Index, Integer, MetaData, String, Table, Text, insert, select, update
 
 from .errors import BadRequest, NotFound
+from .permissions import Principal
 from .tables import Id, UtcDateTime
 
 log = logging.getLogger("loomwork.outbox")
@@ -282,9 +284,6 @@ def _json(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_router() -> Any:
-    from fastapi import APIRouter, Depends, Request
-
-    from .permissions import Principal
     from .web.auth import admin_user, platform_of
 
     router = APIRouter(tags=["outbox"])
