@@ -6,7 +6,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import LoomworkError
@@ -45,6 +46,17 @@ def install(app: FastAPI) -> None:
         log.warning("refused value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return JSONResponse(error_body(400, "bad_request", "a value in the request is out of range or not storable"),
                             status_code=400)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DisconnectionError)
+    @app.exception_handler(PoolTimeout)
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # the database is down, restarting or saturated: nothing was written (the transaction rolled back), so the
+        # client may retry; answered without the driver's words
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path,
+                  str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        return JSONResponse(error_body(503, "unavailable", "the database is not available; try again shortly"),
+                            status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
