@@ -6,7 +6,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -51,6 +51,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DisconnectionError)
     @app.exception_handler(PoolTimeout)
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if not database_unavailable(exc):
+            return _internal_error(request)
         # the database is down, restarting or saturated: nothing was written (the transaction rolled back), so the
         # client may retry; answered without the driver's words
         log.error("database unavailable on %s %s: %s", request.method, request.url.path,
@@ -60,6 +62,30 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("internal error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body(500, "internal", "internal error; the administrator can find it in the log"),
-                            status_code=500)
+        return _internal_error(request)
+
+
+def _internal_error(request: Request) -> JSONResponse:
+    log.exception("internal error on %s %s", request.method, request.url.path)
+    return JSONResponse(error_body(500, "internal", "internal error; the administrator can find it in the log"),
+                        status_code=500)
+
+
+#: PostgreSQL error classes meaning "not reachable now": connection exceptions (08…), shutting down or starting
+#: (57P01–57P03), too many connections (53300)
+UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or is busy (retry later), as opposed to a fault in a statement."""
+    if isinstance(exc, (DisconnectionError, PoolTimeout)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None)
+    if state:
+        return str(state).startswith(UNAVAILABLE_STATES)
+    if type(orig).__module__.split(".")[0] == "psycopg":
+        return True  # an OperationalError without a SQLSTATE: the connection itself failed (refused, reset)
+    return "database is locked" in str(orig)  # SQLite's busy timeout ran out
