@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from .fields.base import FieldType
 
 
+#: the check that marks a sub-table in ``FormSpec.submit_plan``
+ROWS = "rows"
+
+
 @dataclass(frozen=True)
 class Option:
     value: str
@@ -72,6 +76,36 @@ class FieldSpec:
         return not self.ftype.computed and (self.required or self.visible_if is not None or self.required_if is not None
                                             or self.readonly_if is not None)
 
+    @cached_property
+    def check(self) -> Any:
+        """This field's value check, built once: submitted JSON value → stored value (``FieldType.compile``)."""
+        return self.ftype.compile(self)
+
+    @cached_property
+    def row_plan(self) -> Mapping[str, tuple["FieldSpec", Any]]:
+        """A sub-table's fields by key with their checks (None for fields a client cannot write)."""
+        return {f.key: (f, None if f.ftype.layout_only or f.ftype.computed else f.check) for f in self.fields}
+
+    @cached_property
+    def plain_required(self) -> bool:
+        """Required with no visible/required/read-only condition, and blank in the common sense (``is_blank``)."""
+        from .fields.base import FieldType
+
+        return (self.required and self.visible_if is None and self.required_if is None and self.readonly_if is None
+                and type(self.ftype).is_blank is FieldType.is_blank and self.type != "subtable")
+
+    @cached_property
+    def row_work(self) -> tuple[tuple["FieldSpec", ...], tuple["FieldSpec", ...], tuple["FieldSpec", ...],
+                                tuple[str, ...]] | None:
+        """A sub-table's per-row work: fields with defaults, computed fields, fields with conditions, and — when the
+        only work is plain required fields — their keys, checked inline (None when a row needs no work)."""
+        defaults = tuple(f for f in self.fields if f.default is not None)
+        computed = tuple(f for f in self.fields if f.expr is not None)
+        checked = tuple(f for f in self.fields if f.checks_conditions and not f.ftype.layout_only)
+        plain = tuple(f.key for f in checked) if not defaults and not computed and all(
+            f.plain_required for f in checked) else ()
+        return (defaults, computed, checked, plain) if defaults or computed or checked else None
+
     def option_values(self) -> tuple[str, ...]:
         return tuple(o.value for o in self.options)
 
@@ -103,6 +137,30 @@ class FormSpec:
     def data_fields(self) -> tuple[FieldSpec, ...]:
         """Fields that hold a value (not layout-only)."""
         return tuple(f for f in self.fields if not f.ftype.layout_only)
+
+    @cached_property
+    def submit_plan(self) -> Mapping[str, tuple[FieldSpec, Any]]:
+        """Each writable field by key with its check; sub-tables map to ``"rows"``, read-only ones to None."""
+        plan: dict[str, tuple[FieldSpec, Any]] = {}
+        for f in self.fields:
+            writable = not (f.ftype.layout_only or f.ftype.computed)
+            plan[f.key] = (f, (ROWS if f.type == "subtable" else f.check) if writable else None)
+        return plan
+
+    @cached_property
+    def defaulted_fields(self) -> tuple[FieldSpec, ...]:
+        """Fields (outside sub-tables) with a default value or default expression."""
+        return tuple(f for f in self.data_fields if f.type != "subtable"
+                     and (f.default_expr is not None or f.default is not None))
+
+    @cached_property
+    def condition_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.data_fields if f.checks_conditions)
+
+    @cached_property
+    def sub_rollups(self) -> tuple[FieldSpec, ...]:
+        """Rollups over this form's own sub-tables (related rollups are set by the record service)."""
+        return tuple(f for f in self.fields if f.type == "rollup" and "over_form" not in f.extra)
 
     @cached_property
     def stored_fields(self) -> tuple[FieldSpec, ...]:

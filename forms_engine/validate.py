@@ -13,9 +13,10 @@ from engine.errors import FieldProblem, ValidationFailed
 from engine.storage import SYSTEM_COLUMNS
 
 from .fields import InvalidField
-from .spec import FieldSpec, FormSpec
+from .spec import ROWS, FieldSpec, FormSpec
 
 PROTECTED = frozenset(SYSTEM_COLUMNS) | {"version", "status", "_version"}
+_EMPTYABLE = (str, list, dict)  # as FieldType.is_blank
 MAX_ROWS = 10_000
 
 
@@ -35,32 +36,32 @@ def coerce_submission(form: FormSpec, body: Any, *, creating: bool, cells: bool 
     if not isinstance(body, dict) and not isinstance(body, Mapping):
         raise ValidationFailed([FieldProblem("_body", "expected a JSON object of field values", "type")])
     out: dict[str, Any] = {}
-    fields = form.by_key
+    plan = form.submit_plan
     for key, raw in body.items():
-        f = fields.get(key)
-        if f is None:
+        entry = plan.get(key)
+        if entry is None:
             if key in PROTECTED:
                 problems.append(FieldProblem(key, "is set by the platform and cannot be written", "protected"))
             else:
                 problems.append(FieldProblem(key, "unknown field", "unknown"))
             continue
-        ftype = f.ftype
-        if ftype.layout_only or ftype.computed:
+        f, check = entry
+        if check is None:
             problems.append(FieldProblem(key, "is computed and cannot be written", "readonly"))
-            continue
-        if f.type == "subtable":
+        elif check is ROWS:
             rows, row_problems = _coerce_rows(f, raw, cells)
             problems.extend(row_problems)
             out[key] = rows
-            continue
-        if raw is None or ftype.is_blank(raw):
+        elif raw is None:
             out[key] = None
-            continue
-        try:
-            out[key] = ftype.from_cell(raw, f) if cells else ftype.coerce(raw, f)
-        except InvalidField as exc:
-            problems.append(FieldProblem(key, exc.message, exc.code))
-            out[key] = None
+        elif cells:
+            out[key] = _coerce(f, raw, key, problems, cells=True)
+        else:  # the compiled check (FieldType.compile)
+            try:
+                out[key] = check(raw)
+            except InvalidField as exc:
+                problems.append(FieldProblem(key, exc.message, exc.code))
+                out[key] = None
     return out, problems
 
 
@@ -86,24 +87,24 @@ def _coerce_rows(f: FieldSpec, raw: Any, cells: bool = False) -> tuple[list[dict
     if len(raw) < int(f.extra.get("min_rows", 0)):
         problems.append(FieldProblem(f.key, f"at least {f.extra['min_rows']} rows", "min_rows"))
     rows: list[dict[str, Any]] = []
-    by_key = f.by_sub_key
+    plan = f.row_plan
     for i, row in enumerate(raw):
         out: dict[str, Any] = {}
         for key, value in row.items():
-            sub = by_key.get(key)
-            if key == "id":
-                continue  # row ids are given back by the platform; rows are replaced as a whole
-            if sub is None:
-                problems.append(FieldProblem(f"{f.key}[{i}].{key}", "unknown field", "unknown"))
+            entry = plan.get(key)
+            if entry is None:
+                if key != "id":  # row ids are given back by the platform; rows are replaced as a whole
+                    problems.append(FieldProblem(f"{f.key}[{i}].{key}", "unknown field", "unknown"))
                 continue
-            ftype = sub.ftype
-            if ftype.layout_only or ftype.computed:
+            sub, check = entry
+            if check is None:
                 problems.append(FieldProblem(f"{f.key}[{i}].{key}", "is computed and cannot be written", "readonly"))
-            elif value is None or ftype.is_blank(value):
+            elif value is None:
                 out[key] = None
             else:
                 try:
-                    out[key] = ftype.from_cell(value, sub) if cells else ftype.coerce(value, sub)
+                    out[key] = check(value) if not cells else (
+                        None if sub.ftype.is_blank(value) else sub.ftype.from_cell(value, sub))
                 except InvalidField as exc:
                     problems.append(FieldProblem(f"{f.key}[{i}].{key}", exc.message, exc.code))
                     out[key] = None
@@ -117,26 +118,39 @@ def complete(form: FormSpec, values: dict[str, Any], env: Any, *, creating: bool
     problems: list[FieldProblem] = []
     scope_values = _ExprValues(values, related)
     if creating:
-        for f in form.data_fields:
-            if values.get(f.key) is None and f.type != "subtable":
+        for f in form.defaulted_fields:
+            if values.get(f.key) is None:
                 if f.default_expr is not None:
                     value, error = _eval(f.default_expr, scope_values, env)
                     values[f.key] = None if error else _as_field(f, value, problems)
-                elif f.default is not None:
+                else:
                     values[f.key] = f.default
     for sub in form.subtables:
-        rows = values.get(sub.key) or []
-        for i, row in enumerate(rows):
-            _complete_row(sub, row, i, scope_values, env, problems)
-    for f in form.fields:  # sub-table rollups first: formulas may read them
-        if f.type == "rollup" and "over_form" not in f.extra:  # related rollups are set by the record service
-            values[f.key] = _rollup(f, values)
+        rows = values.get(sub.key)
+        if not rows or sub.row_work is None:
+            continue
+        if sub.row_work[3]:  # only plain required fields: checked inline
+            for i, row in enumerate(rows):
+                for key in sub.row_work[3]:
+                    value = row.get(key)
+                    if value is None or (value.__class__ in _EMPTYABLE and not value):
+                        problems.append(FieldProblem(f"{sub.key}[{i}].{key}", "is required", "required"))
+        else:
+            for i, row in enumerate(rows):
+                _complete_row(sub, row, i, scope_values, env, problems)
+    for f in form.sub_rollups:  # sub-table rollups first: formulas may read them
+        values[f.key] = _rollup(f, values)
+    by_key = form.by_key
     for key in form.compute_order:
-        f = form.by_key[key]
+        f = by_key[key]
         value, error = _eval(f.expr, scope_values, env)
         values[key] = None if error else _as_field(f, value, problems, quiet=True)
-    for f in form.data_fields:
-        if f.checks_conditions:
+    for f in form.condition_fields:
+        if f.plain_required:  # required with no condition: the common case, checked inline
+            value = values.get(f.key)
+            if value is None or (value.__class__ in _EMPTYABLE and not value):
+                problems.append(FieldProblem(f.key, "is required", "required"))
+        else:
             _check_conditions(f, f.key, values, scope_values, env, before, problems, creating)
     for v in form.validations:
         if v.expr is None:
@@ -149,16 +163,20 @@ def complete(form: FormSpec, values: dict[str, Any], env: Any, *, creating: bool
 
 def _complete_row(sub: FieldSpec, row: dict[str, Any], i: int, parent: "_ExprValues", env: Any,
                   problems: list[FieldProblem]) -> None:
-    row_values = _ExprValues(row, {}, parent=parent)
-    for f in sub.fields:
-        if row.get(f.key) is None and f.default is not None:
+    defaults, computed, checked, _ = sub.row_work
+    for f in defaults:
+        if row.get(f.key) is None:
             row[f.key] = f.default
-    for f in sub.fields:
-        if f.expr is not None:
-            value, error = _eval(f.expr, row_values, env)
-            row[f.key] = None if error else _as_field(f, value, problems, quiet=True)
-    for f in sub.fields:
-        if f.checks_conditions and not f.ftype.layout_only:
+    row_values = _ExprValues(row, {}, parent=parent)
+    for f in computed:
+        value, error = _eval(f.expr, row_values, env)
+        row[f.key] = None if error else _as_field(f, value, problems, quiet=True)
+    for f in checked:
+        if f.plain_required:
+            value = row.get(f.key)
+            if value is None or (value.__class__ in _EMPTYABLE and not value):
+                problems.append(FieldProblem(f"{sub.key}[{i}].{f.key}", "is required", "required"))
+        else:
             _check_conditions(f, f"{sub.key}[{i}].{f.key}", row, row_values, env, None, problems, True)
 
 

@@ -81,6 +81,9 @@ class TextField(FieldType):
             raise InvalidField("single-line text cannot contain line breaks", "format")
         return check_length(text, f)
 
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        return _fast_text(self, f, single_line=True)
+
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
         return self.coerce(cell_text(value), f)
 
@@ -91,6 +94,44 @@ class TextareaField(TextField):
 
     def coerce(self, value, f):  # type: ignore[no-untyped-def]
         return check_length(_text(value), f)
+
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        return _fast_text(self, f, single_line=False)
+
+
+def _generic(ftype: FieldType, f):  # type: ignore[no-untyped-def]
+    """The unspecialised check (``is_blank`` then ``coerce``), which fast paths fall back to for uncommon input."""
+    blank, coerce = ftype.is_blank, ftype.coerce
+
+    def check(value: Any) -> Any:
+        return None if blank(value) else coerce(value, f)
+
+    return check
+
+
+def _fast_text(ftype: FieldType, f, single_line: bool):  # type: ignore[no-untyped-def]
+    """Text checks for a ``str`` submission, the same as ``coerce`` (which handles everything else)."""
+    slow = _generic(ftype, f)
+    if f.min_length is not None or f.pattern is not None:
+        return slow
+    longest = f.max_length
+
+    def check(value: Any) -> Any:
+        if value.__class__ is not str:
+            return slow(value)
+        if not value:
+            return None
+        if len(value) > _MAX_TEXT:
+            raise InvalidField(f"text longer than {_MAX_TEXT} characters", "max_length")
+        if single_line:
+            value = value.strip()
+            if "\n" in value or "\r" in value:
+                raise InvalidField("single-line text cannot contain line breaks", "format")
+        if longest is not None and len(value) > longest:
+            raise InvalidField(f"at most {longest} characters", "max_length")
+        return value
+
+    return check
 
 
 _DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
@@ -182,6 +223,36 @@ class NumberField(FieldType):
             raise InvalidField(f"at most {f.scale} decimal places", "scale")
         return exact
 
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        slow = _generic(self, f)
+        low, high = f.min, f.max
+        top, quantum = _SCALES.get(f.scale) or _scale(f.scale)
+        match = _DECIMAL_TEXT.fullmatch
+
+        def check(value: Any) -> Any:
+            if value.__class__ is not str:
+                return slow(value)
+            if not value:
+                return None
+            text = value.strip()
+            if "," in text or "，" in text:
+                text = text.replace(",", "").replace("，", "")
+            if not match(text):
+                raise InvalidField("expected a number", "type")
+            number = Decimal(text)
+            if low is not None and number < low:
+                raise InvalidField(f"must be at least {low}", "min")
+            if high is not None and number > high:
+                raise InvalidField(f"must be at most {high}", "max")
+            if abs(number) >= top:
+                raise InvalidField("number too large", "max")
+            exact = number.quantize(quantum)
+            if number != exact:
+                raise InvalidField(f"at most {f.scale} decimal places", "scale")
+            return exact
+
+        return check
+
     def to_json(self, value, f):  # type: ignore[no-untyped-def]
         return None if value is None else str(value)
 
@@ -231,8 +302,26 @@ class IntegerField(FieldType):
             raise InvalidField("number too large", "max")
         return int(_range(number, f))
 
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        slow = _generic(self, f)
+        low, high = f.min, f.max
+
+        def check(value: Any) -> Any:
+            if value.__class__ is not int or not -_INT_FAST < value < _INT_FAST:
+                return slow(value)
+            if low is not None and value < low:
+                raise InvalidField(f"must be at least {low}", "min")
+            if high is not None and value > high:
+                raise InvalidField(f"must be at most {high}", "max")
+            return value
+
+        return check
+
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
         return self.coerce(_cell_number(value, 0), f)
+
+
+_INT_FAST = 2**62
 
 
 @register
@@ -264,6 +353,10 @@ class BooleanField(FieldType):
         if isinstance(value, bool):
             return value
         raise InvalidField("expected true or false", "type")
+
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        slow = _generic(self, f)
+        return lambda value: value if value.__class__ is bool else slow(value)
 
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
         if isinstance(value, bool):
@@ -303,6 +396,19 @@ class DateField(FieldType):
             return date.fromisoformat(value.strip())
         except ValueError:
             raise InvalidField(f"{value.strip()} is not a real date", "format") from None
+
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        slow, match, parse = _generic(self, f), _DATE_TEXT.fullmatch, date.fromisoformat
+
+        def check(value: Any) -> Any:
+            if value.__class__ is str and len(value) == 10 and match(value):
+                try:
+                    return parse(value)
+                except ValueError:
+                    pass  # the slow path words the error
+            return slow(value)
+
+        return check
 
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
         if isinstance(value, str):
@@ -464,6 +570,14 @@ class SelectField(FieldType):
             raise InvalidField(f"{value!r} is not one of the options", "enum")
         return value
 
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        slow, allowed = _generic(self, f), frozenset(f.option_values())
+
+        def check(value: Any) -> Any:
+            return value if value.__class__ is str and value and value in allowed else slow(value)
+
+        return check
+
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
         text = str(cell_text(value)).strip()
         for option in f.options:
@@ -508,6 +622,23 @@ class MultiSelectField(FieldType):
         if len(set(value)) != len(value):
             raise InvalidField("an option is chosen twice", "unique")
         return [v for v in allowed if v in value]
+
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        slow, order = _generic(self, f), f.option_values()
+        allowed = frozenset(order)
+
+        def check(value: Any) -> Any:
+            if value.__class__ is not list or not value:
+                return slow(value)
+            try:
+                chosen = set(value)
+            except TypeError:  # an unhashable item: the slow path words the error
+                return slow(value)
+            if len(chosen) != len(value) or not chosen <= allowed:
+                return slow(value)  # words the error
+            return [v for v in order if v in chosen]
+
+        return check
 
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
         if isinstance(value, list):

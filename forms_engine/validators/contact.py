@@ -117,6 +117,10 @@ def _host_ok(host: str) -> bool:
     return len(host) <= 253 and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
 
 
+#: whitespace (``str.isspace``, Unicode included) and control characters
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
 def normalise_url(value: str) -> str:
     """Check an absolute http or https address and return it with scheme and host lower-cased.
 
@@ -133,7 +137,7 @@ def normalise_url(value: str) -> str:
 
     if len(text) > MAX_URL_LENGTH:
         raise fail(f"longer than {MAX_URL_LENGTH} characters", f"超过{MAX_URL_LENGTH}个字符")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    if _SPACE_OR_CONTROL.search(text):
         raise fail("contains spaces or control characters", "包含空白或控制字符")
     try:
         parts = urlsplit(text)
