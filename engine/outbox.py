@@ -75,7 +75,7 @@ def forbidden_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str 
     """Why an address may not be called (private, loopback …), or None for a public address."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    for name in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+    for name in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
         if getattr(ip, f"is_{name}"):
             return name.replace("_", "-")
     if isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.ip_network("100.64.0.0/10"):
@@ -265,8 +265,8 @@ class Outbox:
 def _jsonable(value: Any) -> Any:
     from decimal import Decimal
 
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, Decimal):  # a whole number written without decimals is a JSON integer; money keeps "12.50"
+        return int(value) if value.as_tuple().exponent == 0 else str(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)

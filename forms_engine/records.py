@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from engine import audit
@@ -245,7 +245,7 @@ class Records:
         cond = [table.c[k] == v if v is not None else table.c[k].is_(None) for k, v in match.items()]
         for key, (low, high) in (ranges or {}).items():
             cond.append(table.c[key].between(low, high))
-        query = select(table.c.id).where(and_(*cond)).order_by(table.c.id).limit(limit)
+        query = select(table.c.id).where(and_(true(), *cond)).order_by(table.c.id).limit(limit)
         return [int(r[0]) for r in conn.execute(query)]
 
     def get_unchecked(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int,

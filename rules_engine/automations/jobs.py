@@ -72,8 +72,8 @@ def _claim(conn: Connection, app: str, automation: str, item: str, due: str, now
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
     statement = dialect_insert(ledger).values(**values).on_conflict_do_nothing(
-        index_elements=["app", "automation", "item", "due"])
-    return bool(conn.execute(statement).rowcount == 1)
+        index_elements=["app", "automation", "item", "due"]).returning(ledger.c.id)
+    return conn.execute(statement).first() is not None
 
 
 def _since(platform: Any, app: str, automation: str) -> datetime:

@@ -390,6 +390,10 @@ def build_automation(doc: Document, ctx: Any) -> AutomationSpec | None:
     trigger, form = b.trigger(data["when"])
     if trigger is None or b.failed:
         return None
+    if trigger.kind == "flow":
+        form = b.forms.get(trigger.form)
+        if form is None:
+            return None  # the flow's form is broken: its own errors are reported
     if form is not None:
         base = b.scope(form)
         # the values before the change: related records are their ids there

@@ -1,0 +1,142 @@
+"""Flow-triggered automations, the start_flow action, and buttons (the actions endpoint and its rights)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from automation_support import APP, create, publish, records, update, user_id, who
+from engine.notifications import notifications
+from flow_engine.tables import instances, tasks
+from tests.conftest import Api, make_platform
+
+FLOW_AUTOMATIONS = {
+    "automations/submit.yaml": """
+key: submit_starts_approval
+when: {record: updated, form: order, changed: status, to: submitted}
+then:
+  - start_flow: order_approval
+""",
+    "automations/entered.yaml": """
+key: tell_finance
+when: {flow: order_approval, event: entered, node: finance_check}
+then:
+  - notify: {to: {users: [boss]}, title: "{{title}} waits for finance ({{trigger.node}})"}
+""",
+    "automations/left.yaml": """
+key: buyer_done
+when: {flow: order_approval, event: left, node: buyer_check, outcome: approved}
+then:
+  - set: {note: "'buyer approved'"}
+""",
+    "automations/finished.yaml": """
+key: approved_marks_order
+when: {flow: order_approval, event: finished, outcome: approved}
+then:
+  - set: {status: "'approved'"}
+""",
+}
+
+
+@pytest.fixture
+def plat(database, tmp_path, clock):  # type: ignore[no-untyped-def]
+    return make_platform(database, tmp_path, clock, apps_dir=tmp_path / "apps")
+
+
+def open_task(platform, instance_id, username=None):  # type: ignore[no-untyped-def]
+    query = select(tasks).where(tasks.c.instance_id == instance_id, tasks.c.acted_at.is_(None), tasks.c.kind != "cc")
+    if username is not None:
+        query = query.where(tasks.c.assignee_id == user_id(platform, username))
+    with platform.db.connect() as conn:
+        return conn.execute(query.order_by(tasks.c.id)).mappings().first()
+
+
+def approve(platform, task, username):  # type: ignore[no-untyped-def]
+    actor = who(platform, username)
+    with platform.db.begin() as conn:
+        platform.services["flows"].act(conn, task["id"], actor, "approve", {})
+
+
+def titles(platform, username):  # type: ignore[no-untyped-def]
+    uid = user_id(platform, username)
+    with platform.db.connect() as conn:
+        return [r[0] for r in conn.execute(select(notifications.c.title).where(
+            notifications.c.user_id == uid, notifications.c.kind == "automation"))]
+
+
+def test_start_flow_and_node_and_finish_triggers_run_in_the_flow_steps(plat, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    publish(plat, tmp_path, FLOW_AUTOMATIONS)
+    order = create(plat, "order", {"title": "chairs", "amount": "800"})
+    update(plat, "order", order["id"], {"status": "submitted"})
+    with plat.db.connect() as conn:
+        inst = conn.execute(select(instances).where(instances.c.record_id == order["id"])).mappings().one()
+    assert inst["flow"] == "order_approval" and inst["status"] == "running"
+    assert titles(plat, "boss") == []
+    approve(plat, open_task(plat, inst["id"], "carol"), "carol")  # buyer_check → finance_check
+    assert titles(plat, "boss") == ["chairs waits for finance (finance_check)"]
+    assert records(plat, "order")[0]["note"] == "buyer approved"
+    assert records(plat, "order")[0]["status"] == "submitted"
+    approve(plat, open_task(plat, inst["id"], "fin_wang"), "fin_wang")  # finance_check → approved (end)
+    assert records(plat, "order")[0]["status"] == "approved"
+
+
+def test_a_failing_flow_automation_rolls_the_flow_step_back(plat, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    publish(plat, tmp_path, {**FLOW_AUTOMATIONS, "automations/left.yaml": """
+key: buyer_done
+when: {flow: order_approval, event: left, node: buyer_check}
+then:
+  - set: {months: 0}
+"""})
+    order = create(plat, "order", {"title": "desks"})
+    update(plat, "order", order["id"], {"status": "submitted"})
+    with plat.db.connect() as conn:
+        instance_id = conn.execute(select(instances.c.id)).scalar_one()
+    task = open_task(plat, instance_id, "carol")
+    from rules_engine.automations import AutomationFailed
+
+    with pytest.raises(AutomationFailed):
+        approve(plat, task, "carol")
+    assert open_task(plat, instance_id)["node"] == "buyer_check"  # the approval did not happen
+    assert titles(plat, "boss") == []
+
+
+BUTTON = {"automations/close.yaml": """
+key: close_button
+when: {button: close_order, form: order, label: 结单, roles: [buyer]}
+if: "status != 'closed'"
+then:
+  - set: {status: "'closed'", note: "'closed by ' & current_user.username"}
+"""}
+
+
+def test_a_button_runs_for_a_permitted_user_and_refuses_others(plat, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    publish(plat, tmp_path, BUTTON)
+    api = Api(plat)
+    mine = create(plat, "order", {"title": "alice's"}, username="alice")
+    url = f"/api/apps/{APP}/forms/order/records/{mine['id']}/actions"
+    assert api.as_("alice").get(url).json() == {"items": []}  # alice may update it but is no buyer
+    assert api.as_("carol").get(url).json() == {"items": [{"name": "close_order", "label": "结单"}]}
+    refused = api.as_("alice").post(url + "/close_order")
+    assert refused.status_code == 403 and records(plat, "order")[0]["status"] == "draft"
+    assert api.as_("bob").post(url + "/close_order").status_code == 404  # bob cannot see alice's order
+    assert api.as_("fin_wang").post(url + "/close_order").status_code == 403  # finance reads but may not update
+    assert api.as_(None).post(url + "/close_order").status_code == 401
+    assert api.as_("carol").post(url + "/no_such_action").status_code == 404
+    done = api.as_("carol").post(url + "/close_order")
+    assert done.status_code == 200, done.text
+    assert done.json()["record"]["status"] == "closed" and done.json()["record"]["note"] == "closed by carol"
+    assert done.json()["runs"][0]["status"] == "done"
+    again = api.as_("carol").post(url + "/close_order")
+    assert again.json()["runs"][0]["status"] == "skipped"  # the condition no longer holds
+
+
+def test_admins_read_the_run_log_and_others_may_not(plat, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    publish(plat, tmp_path, BUTTON)
+    api = Api(plat)
+    order = create(plat, "order", {"title": "logged"})
+    api.as_("carol").post(f"/api/apps/{APP}/forms/order/records/{order['id']}/actions/close_order")
+    assert api.as_("carol").get("/api/admin/automation-runs").status_code == 403
+    log = api.as_("admin").get(f"/api/admin/automation-runs?app={APP}&record_id={order['id']}").json()["items"]
+    assert [(r["automation"], r["status"], r["trigger"]) for r in log] == [
+        ("close_button", "done", "button close_order: order")]
+    assert log[0]["actions"][0]["fields"] == {"status": "closed", "note": "closed by carol"}
+    assert log[0]["user_id"] == user_id(plat, "carol")
