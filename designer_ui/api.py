@@ -224,6 +224,24 @@ def build_router() -> APIRouter:
         files, _ = read_app_folder(folder.folder)
         return diff_files(dict(ws.platform.version_row(folder.key, old)["files"]), files, f"v{old}", "draft")
 
+    @router.get("/apps/{app}/changes")
+    def changes(app: str, request: Request, old: int, new: str = "draft",
+                who: Principal = Depends(designer_user)) -> dict[str, Any]:
+        """Field-level changes between two versions, or a version and the draft: per file, the items added,
+        removed, changed or reordered (matched by key / id), with their old and new values."""
+        from .changes import changes as file_changes
+
+        ws = workspace_of(request)
+        folder = ws.app(app)
+        before = dict(ws.platform.version_row(folder.key, old)["files"])
+        if new == "draft":
+            after, _ = read_app_folder(folder.folder)
+        elif new.isdigit():
+            after = dict(ws.platform.version_row(folder.key, int(new))["files"])
+        else:
+            raise BadRequest("new must be a version number or 'draft'")
+        return {"old": old, "new": new, "files": file_changes(before, after)}
+
     @router.post("/apps/{app}/rollback")
     async def rollback(app: str, request: Request, who: Principal = Depends(designer_user)) -> dict[str, Any]:
         """Put an older version's files back in the folder and publish them as a new version."""

@@ -110,8 +110,12 @@ async function appPage(main, app) {
     } catch (err) { newMsg.textContent = err.message; }
   };
   const diffBox = h("pre.diff", { "data-testid": "diff" });
+  const changesBox = h("div.changes", { "data-testid": "changes" });
   const showDiff = async (old, neu) => {
-    const out = await get(`/api/designer/apps/${encodeURIComponent(app)}/diff?old=${old}&new=${neu}`);
+    const [out, listed] = await Promise.all([
+      get(`/api/designer/apps/${encodeURIComponent(app)}/diff?old=${old}&new=${neu}`),
+      get(`/api/designer/apps/${encodeURIComponent(app)}/changes?old=${old}&new=${neu}`)]);
+    changesBox.replaceChildren(...renderChanges(listed, neu === "draft" ? "draft" : `v${neu}`, `v${old}`));
     diffBox.replaceChildren(...renderDiff(out || "(no differences)"));
   };
   const rollbackMsg = h("span.status", { "data-testid": "rollback-status" });
@@ -145,9 +149,26 @@ async function appPage(main, app) {
       h("div.col", {}, h("h2", {}, "Versions"),
         history.draft_changed ? h("p.warn", {}, "The draft differs from the published version.",
           latest ? h("button.small", { onclick: () => showDiff(latest.number, "draft") }, "show changes") : "") : h("p.muted", {}, "The draft is the published version."),
-        versions, rollbackMsg, diffBox,
+        versions, rollbackMsg, changesBox, diffBox,
         history.git ? h("section", {}, h("h3", {}, "Git log"), h("ul.gitlog", { "data-testid": "git-log" }, history.git.map((c) =>
           h("li", {}, h("code", {}, c.commit.slice(0, 8)), ` ${c.date.slice(0, 16).replace("T", " ")} ${c.author}: ${c.message}`)))) : "")));
+}
+
+// The field-level changes of two versions, side by side: what it was, what it is.
+function shortValue(v) {
+  if (v === undefined || v === null) return "";
+  const s = typeof v === "object" ? JSON.stringify(v) : String(v);
+  return s.length > 160 ? `${s.slice(0, 157)}…` : s;
+}
+export function renderChanges(listed, newName, oldName) {
+  if (!listed.files.length) return [h("p.muted", {}, "No changes.")];
+  return [h("h3", {}, `Changes ${oldName} → ${newName}`), ...listed.files.map((f) => h("section.change-file", { "data-file": f.file },
+    h("h4", {}, f.file, " ", h(`span.badge.change-${f.change}`, {}, f.change)),
+    f.items.length ? h("table.changes-table", {}, h("tr", {}, h("th", {}, "what"), h("th", {}, ""), h("th", {}, oldName), h("th", {}, newName)),
+      f.items.map((c) => h(`tr.change-${c.change}`, { "data-path": c.path },
+        h("td", {}, h("code", {}, c.path || "(file)")), h("td", {}, h(`span.badge.change-${c.change}`, {}, c.change)),
+        h("td.old", {}, shortValue(c.old)), h("td.new", {}, shortValue(c.new))))) : "",
+    f.truncated ? h("p.muted", {}, "… more changes: see the text diff") : ""))];
 }
 
 export function renderDiff(textOut) {
