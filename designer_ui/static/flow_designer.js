@@ -323,6 +323,10 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
       panel.replaceChildren(h("h3", {}, "Flow"),
         field("key", textInput(flow, "key")), field("form", textInput(flow, "form")),
         field("label", textInput(flow, "label")),
+        field("starts", h("select", { "data-testid": "prop-start_on", onchange: (ev) => {
+          if (ev.target.value === "manual") delete flow.start_on; else flow.start_on = ev.target.value; changed(); } },
+        [["manual", "manual (API or automation)"], ["submit", "when a record is created"]].map(([v, l]) =>
+          h("option", { value: v, selected: (flow.start_on || "manual") === v }, l)))),
         h("p.muted", {}, "Select a node or an edge to edit it."));
       return;
     }

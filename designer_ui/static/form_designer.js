@@ -23,6 +23,7 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
   const fieldSchema = meta.schemas.form.$defs.field.properties;
   const functions = meta.functions.map((f) => f.name);
   const formKeys = [];
+  const roles = []; // the app's roles (org.yaml), for the rights table
   let selected = null; // the selected field object (or null: the form itself)
   let activeTab = null; // the section shown when the form's sections are tabs or steps
   let errors = file.errors;
@@ -402,6 +403,28 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
     return el;
   }
 
+  // the form's rights per role: create, and the read / update / delete scope (admins may always do everything)
+  function permissionsEditor() {
+    const scopes = meta.schemas.form.properties.permissions.additionalProperties.properties.read.enum;
+    const rights = model.permissions && typeof model.permissions === "object" ? model.permissions : {};
+    const names = [...new Set([...roles, ...Object.keys(rights)])];
+    const set = (role, prop, value) => {
+      const perms = { ...(model.permissions || {}) };
+      const r = { ...(perms[role] || {}) };
+      if (value === undefined || value === false || value === "none") delete r[prop]; else r[prop] = value;
+      if (Object.keys(r).length) perms[role] = r; else delete perms[role];
+      setProp(model, "permissions", Object.keys(perms).length ? perms : undefined);
+    };
+    return h("table.rights", { "data-testid": "form-permissions" },
+      h("tr", {}, ["role", "create", "read", "update", "delete"].map((x) => h("th", {}, x))),
+      names.map((role) => h("tr", { "data-role": role }, h("td", {}, role === "*" ? "everyone" : role),
+        h("td", {}, h("input", { type: "checkbox", checked: !!rights[role]?.create, "data-testid": `perm-${role}-create`,
+          onchange: (ev) => set(role, "create", ev.target.checked) })),
+        ["read", "update", "delete"].map((action) => h("td", {}, h("select", { "data-testid": `perm-${role}-${action}`,
+          onchange: (ev) => set(role, action, ev.target.value) },
+          scopes.map((sc) => h("option", { value: sc, selected: (rights[role]?.[action] || "none") === sc }, sc))))))));
+  }
+
   function renderPanel() {
     exprErrorEls.clear();
     if (!selected) {
@@ -414,6 +437,7 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
         h("label", {}, "label", input(model, "label", schema.label)),
         h("label", {}, "description", input(model, "description", schema.description)),
         h("label", {}, "title field", title),
+        h("h4", {}, "Who may do what"), permissionsEditor(),
         h("p.muted", {}, "Select a field on the canvas to edit it."));
       return;
     }
@@ -496,7 +520,10 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
   try {
     const { files } = await (await import("./api.js")).get(`/api/designer/apps/${encodeURIComponent(app)}/files`);
     formKeys.push(...files.filter((x) => x.kind === "form" && x.key).map((x) => x.key));
-  } catch (_) { /* completion of relation targets is a convenience */ }
+    if (files.some((x) => x.path === "org.yaml")) {
+      roles.push(...((await (await import("./api.js")).get(`/api/designer/apps/${encodeURIComponent(app)}/files/org.yaml`)).data?.roles || []).map((r) => r.key), "*");
+    }
+  } catch (_) { /* completion of relation targets and roles is a convenience */ }
   renderCanvas();
   renderPanel();
   toolbar.showErrors(errors);
