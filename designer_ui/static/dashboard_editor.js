@@ -73,14 +73,17 @@ export async function mountDashboardEditor(root, { app, path, meta, reload }) {
   }
 
   // press on an element, follow the pointer, snap to the grid; `apply(dxCells, dyCells)` previews, `done` commits
+  let dragging = false; // a check that comes back mid-drag must not redraw the widget under the pointer
   function track(ev, apply, done) {
     ev.preventDefault();
     ev.stopPropagation();
+    dragging = true;
     const sx = ev.clientX, sy = ev.clientY;
     const move = (e) => apply(Math.round((e.clientX - sx) / colWidth()), Math.round((e.clientY - sy) / ROW), e);
     const up = (e) => {
       document.removeEventListener("mousemove", move);
       document.removeEventListener("mouseup", up);
+      dragging = false;
       done(Math.round((e.clientX - sx) / colWidth()), Math.round((e.clientY - sy) / ROW), e);
     };
     document.addEventListener("mousemove", move);
@@ -113,6 +116,7 @@ export async function mountDashboardEditor(root, { app, path, meta, reload }) {
 
   // -- grid ---------------------------------------------------------------------------------------------------
   function render() {
+    if (dragging) return;
     const rows = Math.max(8, ...model.widgets.map((w) => (w.y || 0) + (w.h || 1) + 3));
     grid.style.height = `${rows * ROW}px`;
     grid.style.backgroundSize = `${colWidth()}px ${ROW}px`;

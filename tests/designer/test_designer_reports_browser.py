@@ -97,7 +97,7 @@ def _press_drag(page, start, end) -> None:  # type: ignore[no-untyped-def]
     page.mouse.move(start[0] + 5, start[1] + 5, steps=2)
     page.mouse.move(*end, steps=10)
     page.mouse.up()
-
+    page.wait_for_timeout(500)  # the live check of the change redraws the grid
 
 def test_dashboard_editor_places_moves_and_resizes_widgets(server, browser, folder) -> None:  # type: ignore[no-untyped-def]
     page = browser()
