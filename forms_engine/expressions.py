@@ -43,6 +43,7 @@ def _raw_scope(raw_fields: list[Mapping[str, Any]], forms: Mapping[str, Any], de
                                              if hasattr(r.Scope, "rows") else {})
         else:
             names[raw["key"]] = _type_of(raw)
+    names.setdefault("id", "integer")  # a related record's id (relations compare by id)
     return r.Scope.from_fields(names)
 
 
@@ -61,7 +62,13 @@ def scope_for(fields: tuple[FieldSpec, ...], forms: Mapping[str, Any], ctx: Any)
             names[f.key] = _type_of(f)
     for key, kind in _system_names().items():
         names.setdefault(key, kind)
-    return r.Scope.from_fields(names)
+    return r.Scope.from_fields(names, tables=decision_tables(ctx))
+
+
+def decision_tables(ctx: Any) -> Mapping[str, Any]:
+    """The app's decision tables, built before its forms (``DECIDE("key", ...)`` in formulas and rules)."""
+    specs = getattr(ctx, "specs", None) or {}
+    return {k: v for k, v in (specs.get("decision_table") or {}).items() if v is not None}
 
 
 class LazyScope:
@@ -82,8 +89,9 @@ def row_scope(sub: FieldSpec, scope: LazyScope) -> LazyScope:
 
     def make() -> Any:
         names: dict[str, Any] = {s.key: _type_of(s) for s in sub.fields if not s.ftype.layout_only}
-        names["parent"] = scope.get()
-        return _rules().Scope.from_fields(names)
+        parent = scope.get()
+        names["parent"] = parent
+        return _rules().Scope.from_fields(names, tables=parent.tables)
 
     return LazyScope(make)
 

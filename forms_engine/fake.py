@@ -289,11 +289,11 @@ class Faker:
                 values, problems = validate.coerce_submission(self.form, body, creating=True)
                 if not problems:
                     related = self._related(values)
-                    problems = validate.complete(self.form, values, env, creating=True, before=None, related=related)
-                    for f in self.form.fields:
+                    for f in self.form.fields:  # lookups first: formulas and rules may read them
                         if f.type == "lookup":
                             source = related.get(f.extra["relation"])
                             values[f.key] = None if source is None else source.get(f.extra["field"])
+                    problems = validate.complete(self.form, values, env, creating=True, before=None, related=related)
                 if not problems:
                     return values
                 last = problems
@@ -407,6 +407,8 @@ def generate(platform: Any, app: str, form_key: str, rows: int, *, seed: int = 0
                     row[key] = issued[i]
                 row.update(id=record_id, row_version=1, def_version=live.version, created_at=created,
                            updated_at=created, created_by=owner, owner_id=owner, department_id=department)
+                if form.owner_field and row.get(form.owner_field) is not None:
+                    row["owner_id"] = row[form.owner_field]
                 records.append(row)
                 for sub in form.subtables:
                     for j, r in enumerate(values.get(sub.key) or []):

@@ -46,6 +46,14 @@ class _FormBuilder:
             for i, k in enumerate(data.get(name, [])):
                 if k not in by_key:
                     self.error((name, i), f"unknown field '{k}'", suggest(k, by_key))
+        owner = data.get("owner_field")
+        if owner is not None:
+            target = by_key.get(owner)
+            if target is None:
+                self.error(("owner_field",), f"unknown field '{owner}'", suggest(owner, by_key))
+            elif target.type != "user" or target.many:
+                self.error(("owner_field",), f"'{owner}' is a {target.type}{' (many)' if target.many else ''} field; "
+                           "the owner field must be a single user field")
         order = self._compute_order(fields)
         if len(self.problems.errors) > self.before:
             return None
@@ -54,7 +62,7 @@ class _FormBuilder:
             validations=validations, title_field=data.get("title_field"),
             search_fields=tuple(data.get("search_fields", [])), list_columns=tuple(data.get("list_columns", [])),
             file=self.doc.file, by_key=MappingProxyType(by_key), compute_order=order,
-            audit_reads=bool(data.get("audit_reads", False)),
+            audit_reads=bool(data.get("audit_reads", False)), owner_field=owner,
         )
 
     # -- fields -------------------------------------------------------------------------------------------------

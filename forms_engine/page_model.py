@@ -327,7 +327,7 @@ def _writable(form: FormSpec, draft: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in draft.items():
         f = form.by_key.get(key)
-        if f is None or f.ftype.layout_only or f.ftype.computed:
+        if f is None or f.ftype.layout_only or f.ftype.computed or f.readonly:
             continue
         if f.type == "subtable" and isinstance(value, list):
             value = [{k: v for k, v in row.items() if (s := f.sub(k)) is not None and not s.ftype.computed
@@ -357,8 +357,8 @@ def evaluate_draft(conn: Connection, records: Records, app: LiveApp, form: FormS
     values.update(submitted)
     env = make_env(records.platform, app, who)
     related = records._related(conn, app, form, values)
-    problems += validate.complete(form, values, env, creating=before is None, before=before, related=related)
     records._lookups(form, values, related)
+    problems += validate.complete(form, values, env, creating=before is None, before=before, related=related)
     scope = validate._ExprValues(values, related)
     before_scope = validate._ExprValues(dict(before), {}) if before is not None else None
     flags: dict[str, dict[str, bool]] = {}

@@ -210,6 +210,7 @@ class Records:
         if not self.grant(form, who).create:
             raise Forbidden(f"you may not create {form.key} records")
         values, problems = validate.coerce_submission(form, body, creating=True)
+        problems += validate.readonly_problems(form, values, None)
         validate.raise_if(problems)
         record_id = self._save(conn, app, form, values, who, before=None, depth=depth)
         return self.get_unchecked(conn, app, form, record_id, who)
@@ -268,8 +269,10 @@ class Records:
             raise PreconditionFailed(f"record {record_id} was changed by someone else (now version "
                                      f"{row['row_version']}, yours {if_match}); reload and try again")
         submitted, problems = validate.coerce_submission(form, body, creating=False)
-        validate.raise_if(problems)
         before = self.values_of(conn, app, form, row)
+        if check_rights:  # a client; flows (their node's field rights) and automations may set read-only fields
+            problems += validate.readonly_problems(form, submitted, before)
+        validate.raise_if(problems)
         values = {k: v for k, v in before.items() if k not in SYSTEM_FIELDS}
         values.update(submitted)
         self._save(conn, app, form, values, who, before=before, depth=depth, expected_version=row["row_version"],
@@ -303,9 +306,9 @@ class Records:
             values[f.key] = self._rollup_value(conn, app, f, before["id"]) if before else (
                 0 if f.extra["agg"] == "count" else None)
         related = self._related(conn, app, form, values)
+        self._lookups(form, values, related)  # first: formulas and validation rules may read looked-up values
         problems = validate.complete(form, values, env, creating=before is None, before=before, related=related)
         problems += self._check_references(conn, app, form, values, who, before["id"] if before else None)
-        self._lookups(form, values, related)
         validate.raise_if(problems)
         now = self.platform.clock.now()
         table = self.table(app, form)
@@ -323,13 +326,15 @@ class Records:
                             stored[f.key] = next_serial(conn, app.key, form.key, f, now, app.spec.settings.timezone)
                     record_id = conn.execute(self._statements(table)[2], {
                         **stored, "row_version": 1, "def_version": app.version, "created_at": now, "updated_at": now,
-                        "created_by": who.id or None, "owner_id": who.id or None, "department_id": who.department_id,
+                        "created_by": who.id or None, "owner_id": owner_of(form, stored, who.id or None),
+                        "department_id": who.department_id,
                     }).inserted_primary_key[0]
                 else:
                     record_id = before["id"]
+                    owner = {"owner_id": owner_of(form, stored, before["created_by"])} if form.owner_field else {}
                     done = conn.execute(update(table).where(table.c.id == record_id,
                                                             table.c.row_version == expected_version)
-                                        .values(**stored, row_version=table.c.row_version + 1, updated_at=now,
+                                        .values(**stored, **owner, row_version=table.c.row_version + 1, updated_at=now,
                                                 def_version=app.version))
                     if done.rowcount != 1:
                         raise PreconditionFailed(f"record {record_id} was changed by someone else; reload and try again")
@@ -361,44 +366,51 @@ class Records:
                     for i, r in enumerate(rows)])
 
     def _related(self, conn: Connection, app: LiveApp, form: FormSpec, values: Mapping[str, Any],
-                 wanted: set[str] | None = None) -> dict[str, Any]:
-        """Related records read by expressions or lookups (or the relations in ``wanted``), loaded once per save."""
+                 wanted: set[str] | None = None, cache: dict[tuple[str, int], Any] | None = None) -> dict[str, Any]:
+        """Related records read by expressions or lookups (or the relations in ``wanted``, dotted paths allowed),
+        loaded once per save; ``a.b.c`` paths load the records along the way (``customer`` and its ``team``)."""
+        cache = {} if cache is None else cache
+        paths: Mapping[str, Any] = form.related_paths
         if wanted is not None:
-            return self._related_records(conn, app, form, values, wanted)
-        wanted = set()
-        for f in form.fields:
-            for expr in (f.expr, f.visible_if, f.required_if, f.default_expr):
-                if expr is not None:
-                    wanted.update(r.split(".", 1)[0] for r in expr.reads if "." in r)
-            if f.type == "lookup":
-                wanted.add(f.extra["relation"])
-        for v in form.validations:
-            if v.expr is not None:
-                wanted.update(r.split(".", 1)[0] for r in v.expr.reads if "." in r)
-        return self._related_records(conn, app, form, values, wanted)
-
-    def _related_records(self, conn: Connection, app: LiveApp, form: FormSpec, values: Mapping[str, Any],
-                         wanted: set[str]) -> dict[str, Any]:
+            tree: dict[str, Any] = {}
+            for name in wanted:
+                node = tree
+                for part in name.split("."):
+                    node = node.setdefault(part, {})
+            paths = tree
         out: dict[str, Any] = {}
-        for key in wanted:
+        for key, deeper in paths.items():
             f = form.by_key.get(key)
             if f is None or f.type != "relation" or f.many:
                 continue
-            target_id = values.get(key)
-            target = app.spec.forms.get(f.to)
-            if target_id is None or target is None:
-                out[key] = None
-                continue
-            row = self._row(conn, app, target, target_id)
-            out[key] = None if row is None else {k: row[k] for k in SYSTEM_FIELDS} | {
-                t.key: row[t.key] for t in target.stored_fields}
+            out[key] = self._load_related(conn, app, f, values.get(key), deeper, cache)
         return out
+
+    def _load_related(self, conn: Connection, app: LiveApp, f: FieldSpec, target_id: Any, deeper: Mapping[str, Any],
+                      cache: dict[tuple[str, int], Any]) -> dict[str, Any] | None:
+        target = app.spec.forms.get(f.to or "")
+        if target_id is None or target is None:
+            return None
+        found = cache.get((target.key, target_id), cache)
+        if found is cache:
+            row = self._row(conn, app, target, target_id)
+            found = cache[(target.key, target_id)] = None if row is None else (
+                {k: row[k] for k in SYSTEM_FIELDS} | {t.key: row[t.key] for t in target.stored_fields})
+        if found is None or not deeper:
+            return found
+        record = dict(found)
+        for key, more in deeper.items():
+            sub = target.by_key.get(key)
+            if sub is not None and sub.type == "relation" and not sub.many:
+                record[key] = self._load_related(conn, app, sub, record.get(key), more, cache)
+        return record
 
     def _lookups(self, form: FormSpec, values: dict[str, Any], related: Mapping[str, Any]) -> None:
         for f in form.fields:
             if f.type == "lookup":
                 source = related.get(f.extra["relation"])
-                values[f.key] = None if source is None else source.get(f.extra["field"])
+                value = None if source is None else source.get(f.extra["field"])
+                values[f.key] = value.get("id") if isinstance(value, Mapping) else value
 
     def _check_files(self, conn: Connection, app: LiveApp, form: FormSpec, f: FieldSpec, value: list[dict[str, Any]],
                      record_id: int | None, who: Principal) -> list[FieldProblem]:
@@ -514,8 +526,8 @@ class Records:
             values[f.key] = self._rollup_value(conn, app, f, record_id)
         env = make_env(self.platform, app, who) if form.uses_expressions else None
         related = self._related(conn, app, form, values)
-        validate.complete(form, values, env, creating=False, before=before, related=related)  # derived values only
         self._lookups(form, values, related)
+        validate.complete(form, values, env, creating=False, before=before, related=related)  # derived values only
         changed = {f.key: values.get(f.key) for f in form.stored_fields
                    if f.type in ("formula", "rollup", "lookup") and values.get(f.key) != before.get(f.key)}
         if not changed:
@@ -555,6 +567,13 @@ class Records:
         return entries
 
 
+def owner_of(form: FormSpec, values: Mapping[str, Any], creator: int | None) -> int | None:
+    """The record's owner (``owner_id``): the user its ``owner_field`` names, else whoever created it."""
+    if form.owner_field is not None and values.get(form.owner_field) is not None:
+        return int(values[form.owner_field])
+    return creator
+
+
 def mask_value(value: Any) -> Any:
     """``110101199003078515`` → ``110***********8515``: the first 3 and last 4 characters of a long value, only
     the last 2 of a shorter one; anything that is not text is withheld (None)."""
@@ -581,4 +600,4 @@ def _auditable(form: FormSpec, values: Mapping[str, Any] | None) -> dict[str, An
     return {f.key: values.get(f.key) for f in form.data_fields if f.stored or f.type == "subtable"}
 
 
-__all__ = ["Records", "RecordEvent", "make_env", "mask_value", "SYSTEM_FIELDS"]
+__all__ = ["Records", "RecordEvent", "make_env", "mask_value", "owner_of", "SYSTEM_FIELDS"]

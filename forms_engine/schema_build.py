@@ -89,6 +89,8 @@ def build() -> dict[str, Any]:
             "key": key, "label": text, "description": text, "icon": {"type": "string"},
             "fields": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/field"}},
             "title_field": key,
+            "owner_field": {"$ref": "app.json#/$defs/key", "description": "A user field whose value is the record's "
+                            "owner: the 'own' scope of rights reaches the records it names (instead of their creator)."},
             "audit_reads": {"type": "boolean", "description": "Write every full view of a record to the audit "
                                                               "trail (who viewed it, when)."},
             "search_fields": {"type": "array", "items": key},

@@ -129,6 +129,8 @@ class FormSpec:
     compute_order: tuple[str, ...] = ()
     #: every full read of one record (GET of the record) is written to the audit trail
     audit_reads: bool = False
+    #: a user field whose value is the record's owner (``owner_id``, the ``own`` scope); None: its creator
+    owner_field: str | None = None
 
     def field(self, key: str) -> FieldSpec:
         return self.by_key[key]
@@ -178,6 +180,31 @@ class FormSpec:
                 has(s) for s in f.fields)
 
         return bool(self.validations) or any(has(f) for f in self.fields)
+
+    @cached_property
+    def related_paths(self) -> Mapping[str, Any]:
+        """The relations its expressions and lookups reach through, as a tree: ``customer.team.lead`` read by a
+        formula gives ``{"customer": {"team": {}}}`` (the customer and its team are loaded when saving)."""
+        tree: dict[str, Any] = {}
+
+        def add(path: str) -> None:
+            node = tree
+            for part in path.split(".")[:-1]:
+                node = node.setdefault(part, {})
+
+        def walk(f: FieldSpec) -> None:
+            for expr in (f.expr, f.visible_if, f.required_if, f.default_expr, f.readonly_if):
+                for name in getattr(expr, "reads", ()):
+                    add(name)
+            if f.type == "lookup":
+                tree.setdefault(f.extra["relation"], {})
+
+        for f in self.fields:
+            walk(f)
+        for v in self.validations:
+            for name in getattr(v.expr, "reads", ()):
+                add(name)
+        return tree
 
     @cached_property
     def masked(self) -> frozenset[str]:

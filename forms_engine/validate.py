@@ -15,7 +15,7 @@ from engine.storage import SYSTEM_COLUMNS
 from .fields import InvalidField
 from .spec import ROWS, FieldSpec, FormSpec
 
-PROTECTED = frozenset(SYSTEM_COLUMNS) | {"version", "status", "_version"}
+PROTECTED = frozenset(SYSTEM_COLUMNS) | {"version", "status", "_version", "owner"}
 _EMPTYABLE = (str, list, dict)  # as FieldType.is_blank
 MAX_ROWS = 10_000
 
@@ -110,6 +110,47 @@ def _coerce_rows(f: FieldSpec, raw: Any, cells: bool = False) -> tuple[list[dict
                     out[key] = None
         rows.append(out)
     return rows, problems
+
+
+def readonly_problems(form: FormSpec, submitted: Mapping[str, Any], before: Mapping[str, Any] | None
+                      ) -> list[FieldProblem]:
+    """Client writes to fields marked ``readonly: true`` (set only by flows, automations and the platform).
+
+    On create a read-only field may not be given a value; on update it may be sent back unchanged (a page or a
+    client that PATCHes the whole record it read) but not changed. Sub-table rows are compared by position.
+    System columns and computed fields are refused earlier, by ``coerce_submission``.
+    """
+    problems: list[FieldProblem] = []
+    for key, value in submitted.items():
+        f = form.by_key.get(key)
+        if f is None:
+            continue
+        if f.readonly:
+            old = None if before is None else before.get(key)
+            if f.type == "subtable":
+                value, old = _row_values(f, value), _row_values(f, old)
+            elif f.ftype.group == "files":
+                value, old = [v["id"] for v in value or []], [v["id"] for v in old or []]
+            elif f.ftype.is_blank(value):
+                value = None
+            if value != old:
+                problems.append(FieldProblem(key, _READONLY_MESSAGE, "readonly"))
+            continue
+        if f.type == "subtable" and isinstance(value, list):
+            old_rows = list((before or {}).get(key) or [])
+            for i, row in enumerate(value):
+                old = old_rows[i] if i < len(old_rows) else {}
+                for sub in f.fields:
+                    if sub.readonly and sub.key in row and row[sub.key] is not None and row[sub.key] != old.get(sub.key):
+                        problems.append(FieldProblem(f"{key}[{i}].{sub.key}", _READONLY_MESSAGE, "readonly"))
+    return problems
+
+
+def _row_values(f: FieldSpec, rows: Any) -> list[tuple[Any, ...]]:
+    return [tuple(r.get(s.key) for s in f.fields if s.stored) for r in rows or []]
+
+
+_READONLY_MESSAGE = "is read-only: it is set by the platform, a flow or an automation, not by a client"
 
 
 def complete(form: FormSpec, values: dict[str, Any], env: Any, *, creating: bool,

@@ -27,7 +27,7 @@ def _rule_tests(app: Any) -> tuple[int, int, list[str]]:
 def register(hooks: Hooks) -> None:
     register_schema_file("decision_table", Path(__file__).parent / "schemas" / "decision_table.json")
     hooks.kinds.register(DefinitionKind(name="decision_table", folder="rules", schema="decision_table",
-                                        build=_build_table, order=20,
+                                        build=_build_table, order=5,  # before forms: their formulas may DECIDE
                                         description="A decision table with hit policy, rules and test cases."))
     hooks.services["rule_tests"] = _rule_tests
     _register_automations(hooks)

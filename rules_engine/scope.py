@@ -33,6 +33,8 @@ class Scope:
     is_rows: bool = False
     extra: Mapping[str, FieldType] = field(default_factory=dict)
     open: bool = False
+    #: decision tables ``DECIDE("key", ...)`` may call, by key (``DecisionTable`` objects built earlier)
+    tables: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for mapping in (self.fields, self.extra):
@@ -40,14 +42,17 @@ class Scope:
                 _check_field(name, kind)
         object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+        object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
 
     @classmethod
-    def from_fields(cls, fields: Mapping[str, FieldType], extra_names: Mapping[str, FieldType] | None = None) -> Scope:
+    def from_fields(cls, fields: Mapping[str, FieldType], extra_names: Mapping[str, FieldType] | None = None,
+                    tables: Mapping[str, object] | None = None) -> Scope:
         """A record scope: ``{"amount": "number", "customer": Scope.from_fields({...}), "items": Scope.rows({...})}``.
 
-        ``extra_names`` declares names whose values come from ``Env.names`` (or ``Env.user`` for ``current_user``).
+        ``extra_names`` declares names whose values come from ``Env.names`` (or ``Env.user`` for ``current_user``);
+        ``tables`` the decision tables the expression may call with ``DECIDE``.
         """
-        return cls(fields=dict(fields), extra=dict(extra_names or {}))
+        return cls(fields=dict(fields), extra=dict(extra_names or {}), tables=dict(tables or {}))
 
     @classmethod
     def rows(cls, fields: Mapping[str, FieldType]) -> Scope:

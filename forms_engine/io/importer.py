@@ -29,7 +29,7 @@ from engine.tables import audit_log, departments, users
 
 from .. import validate
 from ..fields.basic import cell_text
-from ..records import SYSTEM_FIELDS, RecordEvent, Records, _auditable, make_env
+from ..records import SYSTEM_FIELDS, RecordEvent, Records, _auditable, make_env, owner_of
 from ..serials import next_serials
 from ..spec import FieldSpec, FormSpec
 from .mapping import Column, SubSheet, apply_overrides, importable, names_of, normalise, propose, sub_sheets
@@ -222,16 +222,17 @@ class Importer:
             if plan.action in ("skip",):
                 continue
             lines = plan.lines
+            readonly = validate.readonly_problems(form, plan.values, plan.before if plan.action == "update" else None)
             if plan.action == "update":
                 before = plan.before
                 assert before is not None
                 merged = {k: v for k, v in before.items() if k not in SYSTEM_FIELDS}
                 merged.update(plan.values)
                 plan.values = merged
+            self._lookups(plan.values, related.for_row(plan.values))  # formulas and rules may read lookups
             problems = validate.complete(form, plan.values, env, creating=plan.action != "update",
                                          before=plan.before, related=related.for_row(plan.values))
-            self._lookups(plan.values, related.for_row(plan.values))
-            self._report(plan, problems, where, subs, lines)
+            self._report(plan, readonly + problems, where, subs, lines)
             if plan.problems:
                 plan.action = "reject"
             elif plan.action == "update" and not audit.diff(_auditable(form, plan.before), _auditable(form, plan.values)):
@@ -307,7 +308,8 @@ class Importer:
         for f in self.form.fields:
             if f.type == "lookup":
                 source = related.get(f.extra["relation"])
-                values[f.key] = None if source is None else source.get(f.extra["field"])
+                value = None if source is None else source.get(f.extra["field"])
+                values[f.key] = value.get("id") if isinstance(value, Mapping) else value
 
     def _uniques(self, conn: Connection, plans: list[RowPlan], match: str | None, where: Mapping[str, Column],
                  grant: Any) -> None:
@@ -403,7 +405,10 @@ class Importer:
             for r in chunk:
                 for key, numbers in serials.items():
                     r.values[key] = next(numbers)
-                rows.append({f.key: r.values.get(f.key) for f in stored_fields} | system)
+                row = {f.key: r.values.get(f.key) for f in stored_fields} | system
+                if form.owner_field:
+                    row["owner_id"] = owner_of(form, row, system["owner_id"])
+                rows.append(row)
             ids = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
             for r, record_id in zip(chunk, ids):
                 r.values["id"] = int(record_id)
@@ -424,6 +429,8 @@ class Importer:
             assert before is not None
             record_id = before["id"]
             stored = {f.key: r.values.get(f.key) for f in stored_fields}
+            if form.owner_field:
+                stored["owner_id"] = owner_of(form, stored, before["created_by"])
             result = conn.execute(update(table).where(table.c.id == record_id, table.c.row_version == before["row_version"])
                                   .values(**stored, row_version=table.c.row_version + 1, updated_at=now,
                                           def_version=app.version))
@@ -549,36 +556,32 @@ class _References:
 
 
 class _Related:
-    """Related records read by expressions and lookups, loaded in batches for all rows."""
+    """Related records read by expressions and lookups: the first level loaded in batches for all rows, records
+    further along ``a.b.c`` paths loaded once each when a row needs them."""
 
     def __init__(self, importer: Importer, conn: Connection, plans: list[RowPlan]) -> None:
         form, app = importer.form, importer.app
-        wanted: set[str] = set()
-        for f in form.fields:
-            for expr in (f.expr, f.visible_if, f.required_if, f.default_expr):
-                if expr is not None:
-                    wanted.update(r.split(".", 1)[0] for r in expr.reads if "." in r)
-            if f.type == "lookup":
-                wanted.add(f.extra["relation"])
-        for v in form.validations:
-            if v.expr is not None:
-                wanted.update(r.split(".", 1)[0] for r in v.expr.reads if "." in r)
-        self.keys = [k for k in sorted(wanted) if k in form.by_key and form.by_key[k].type == "relation"
+        self.importer, self.conn = importer, conn
+        self.paths = form.related_paths
+        self.keys = [k for k in sorted(self.paths) if k in form.by_key and form.by_key[k].type == "relation"
                      and not form.by_key[k].many]
-        self.rows: dict[str, dict[int, dict[str, Any]]] = {}
+        self.cache: dict[tuple[str, int], Any] = {}
         for key in self.keys:
             f = form.by_key[key]
             target = app.spec.forms[f.to]
             table = importer.records.table(app, target)
             ids = sorted({p.values.get(key) for p in plans if p.values.get(key) is not None})
-            loaded: dict[int, dict[str, Any]] = {}
             for chunk in _chunks(ids, 500):
-                for row in conn.execute(select(table).where(table.c.id.in_(chunk))).mappings():
-                    loaded[row["id"]] = {k: row[k] for k in SYSTEM_FIELDS} | {t.key: row[t.key] for t in target.stored_fields}
-            self.rows[key] = loaded
+                found = {row["id"]: row for row in conn.execute(select(table).where(table.c.id.in_(chunk))).mappings()}
+                for i in chunk:
+                    row = found.get(i)
+                    self.cache[(target.key, i)] = None if row is None else (
+                        {k: row[k] for k in SYSTEM_FIELDS} | {t.key: row[t.key] for t in target.stored_fields})
 
     def for_row(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: self.rows[key].get(values.get(key)) if values.get(key) is not None else None for key in self.keys}
+        form, load = self.importer.form, self.importer.records._load_related
+        return {key: load(self.conn, self.importer.app, form.by_key[key], values.get(key), self.paths[key], self.cache)
+                for key in self.keys}
 
 
 def _plain(value: Any) -> Any:

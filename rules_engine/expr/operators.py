@@ -233,3 +233,28 @@ def translate(exc: BaseException, source: str) -> EvalError:
     if isinstance(exc, ValueError):
         return EvalError(f"invalid value{where}: {str(exc)[:120]}", "invalid_value")
     return EvalError(f"evaluation failed{where}: {type(exc).__name__}", "eval_error")
+
+
+def record_id(value: Any) -> Any:
+    """A relation's value as its record id: a loaded related record gives its ``id``; an id stays an id."""
+    if value is None:
+        return None
+    if hasattr(value, "get"):
+        return value.get("id")
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def same_record(left: Any, right: Any) -> bool:
+    """``customer.team == team``: two relations (or a relation and an id) name the same record."""
+    return record_id(left) == record_id(right)
+
+
+def decide(env: Any, table: Any, output: str, args: tuple[Any, ...]) -> Any:
+    """``DECIDE``: evaluate a decision table with positional inputs and give one output."""
+    decision = table.evaluate({spec.key: value for spec, value in zip(table.inputs, args)}, env)
+    result = decision.result
+    if table.aggregation or result is None:
+        return result
+    return result.get(output)

@@ -33,7 +33,7 @@ BASE_GLOBALS: dict[str, Any] = {
     "_rows": to_rows, "_add": operators.add, "_sub": operators.sub, "_mul": operators.mul, "_div": operators.div,
     "_floordiv": operators.floordiv, "_mod": operators.mod, "_pow": operators.power, "_neg": operators.neg,
     "_pos": operators.pos, "_concat": operators.concat, "_in": operators.contains, "_index": operators.index,
-    "_list": operators.make_list,
+    "_list": operators.make_list, "_same": operators.same_record, "_decide": operators.decide,
     **{f"_c_{name}": conv for name, conv in CONVERTERS.items()},
 }
 
@@ -64,6 +64,15 @@ class Namespace:
     def function(self, spec: FunctionSpec) -> str:
         name = f"_F_{spec.name}"
         self.globals[name] = spec.impl
+        return name
+
+    def table(self, table: Any) -> str:
+        """A decision table called by ``DECIDE``, as a global of the generated code."""
+        for name, value in self.globals.items():
+            if value is table and name.startswith("_T"):
+                return name
+        name = f"_T{sum(1 for n in self.globals if n.startswith('_T'))}"
+        self.globals[name] = table
         return name
 
     def temp(self) -> str:
@@ -373,6 +382,10 @@ class Translator:
                 raise self.error(left_node, f"'{op}' cannot look for {describe(lt)}")
             code = f"_in({left}, {right})"
             return f"(not {code})" if op == "not in" else code
+        if op in ("==", "!=") and "record" in (lt, rt) and NULL not in (lt, rt):
+            other = rt if lt == "record" else lt
+            if other == "record" or is_number(other) or is_loose(other):  # relations compare by record id
+                return f"({'' if op == '==' else 'not '}_same({left}, {right}))"
         for side, kind in ((left_node, lt), (right_node, rt)):
             if kind in ("record", "rows") and not (op in ("==", "!=") and NULL in (lt, rt)):
                 raise self.error(side, f"cannot compare {describe(kind)}", "compare one of its fields")
@@ -405,6 +418,8 @@ class Translator:
                                  "only library functions can be called, e.g. UPPER(x)")
             raise self.error(node.func, "only library functions can be called")
         name = node.func.id
+        if name == "DECIDE":
+            return self.decide(node)
         spec = REGISTRY.get(name)
         if spec is None:
             if self.scope.lookup(name) is not None or name in self.local_names:
@@ -441,6 +456,57 @@ class Translator:
             prefix.append("_dl")
             self.needs_deadline = True
         return f"{self.ns.function(spec)}({', '.join([*prefix, *codes])})", result
+
+    def decide(self, node: ast.Call) -> tuple[str, str]:
+        """``DECIDE("table", input1, input2, ...)``: a decision table's output for these inputs, in the table's
+        input order; ``DECIDE("table.output", ...)`` names the output of a table with several. Checked here: the
+        table exists, one argument per input with a fitting type, a single-hit table (or an aggregating one)."""
+        example = 'DECIDE("shipping_cost", weight, zone)'
+        if node.keywords:
+            raise self.error(node, "DECIDE takes its inputs in the table's order, without names", f"example: {example}")
+        if not node.args or not (isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            raise self.error(node, "DECIDE needs the decision table's key as quoted text first", f"example: {example}")
+        target = node.args[0].value
+        key, _, output = target.partition(".")
+        tables = self.scope.tables
+        table: Any = tables.get(key)
+        if table is None:
+            hint = _did_you_mean(key, list(tables)) or (
+                f"decision tables here: {', '.join(sorted(tables))}" if tables else "this app has no decision tables")
+            raise self.error(node.args[0], f"unknown decision table {key!r}", hint)
+        inputs = table.inputs
+        args = node.args[1:]
+        signature = ", ".join(i.key for i in inputs)
+        if len(args) != len(inputs):
+            raise self.error(node, f"decision table {key!r} takes {len(inputs)} input{'s' if len(inputs) != 1 else ''} "
+                                   f"({signature}), got {len(args)}", f'example: DECIDE("{key}", {signature})')
+        codes = []
+        for spec, arg in zip(inputs, args):
+            code, kind = self.visit(arg)
+            fits = kind == NULL or _comparable(spec.type, kind, equality=True) or (
+                spec.type in ("date", "datetime") and kind in ("date", "datetime"))
+            if not fits or kind in ("record", "rows"):
+                raise self.error(arg, f"input {spec.key!r} of decision table {key!r} is {describe(spec.type)}, "
+                                      f"got {describe(kind)}")
+            codes.append(code)
+        if table.hit_policy not in ("UNIQUE", "ANY", "FIRST", "PRIORITY") and not table.aggregation:
+            raise self.error(node, f"decision table {key!r} ({table.hit_policy}) can give several rows; DECIDE needs "
+                                   "one result", "use a single-hit policy (UNIQUE, FIRST, ...) or an aggregation")
+        if table.aggregation:
+            out_key, kind = "", "number"
+        else:
+            names = [o.key for o in table.outputs]
+            if not output and len(names) > 1:
+                raise self.error(node.args[0], f"decision table {key!r} has outputs {', '.join(names)}; name one",
+                                 f'example: DECIDE("{key}.{names[0]}", ...)')
+            out_key = output or names[0]
+            found = next((o for o in table.outputs if o.key == out_key), None)
+            if found is None:
+                raise self.error(node.args[0], f"decision table {key!r} has no output {out_key!r}",
+                                 _did_you_mean(out_key, names))
+            kind = found.type
+        self.functions.add("DECIDE")
+        return f"_decide(_env, {self.ns.table(table)}, {out_key!r}, ({', '.join(codes)}{',' if codes else ''}))", kind
 
 
 def _check_call(spec: FunctionSpec, types: list[str]) -> str | None:

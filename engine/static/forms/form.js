@@ -76,6 +76,7 @@
         return;
       }
       if (!el.classList.contains("lw-field")) { return; }
+      if (el.hasAttribute("data-readonly")) { return; }  /* read-only fields are set by the server, not sent */
       var v = readField(el);
       if (v !== undefined) { values[key] = blank(v) && !Array.isArray(v) ? null : v; }
     });
