@@ -79,9 +79,9 @@ def test_downloads_take_ids_not_paths(files_api, path) -> None:  # type: ignore[
 
 
 def test_a_tampered_storage_name_cannot_reach_outside_the_folder(files_api) -> None:  # type: ignore[no-untyped-def]
+    stored = upload(files_api, "ok.png", PNG, "image/png").json()  # creates the attachments folder
     secret = root_of(files_api).parent / "outside-secret.txt"
     secret.write_text("top secret")
-    stored = upload(files_api, "ok.png", PNG, "image/png").json()
     with files_api.platform.db.begin() as conn:
         conn.execute(update(files).where(files.c.id == stored["id"]).values(storage_name="../outside-secret.txt"))
     response = files_api.as_("dora").get(f"/api/files/{stored['id']}")
