@@ -109,6 +109,17 @@ async function appPage(main, app) {
       location.hash = `#/app/${app}/edit/reports/${key}.yaml`;
     } catch (err) { newMsg.textContent = err.message; }
   };
+  const newAutoKey = h("input", { placeholder: "new_automation_key", "data-testid": "new-automation-key" });
+  const createAutomation = async () => {
+    const key = newAutoKey.value.trim();
+    if (!/^[a-z][a-z0-9_]{0,39}$/.test(key)) { newMsg.textContent = "key: lower-case letters, digits and _, starting with a letter"; return; }
+    const form = (byKind.form || [])[0]?.key || "";
+    try {
+      await put(fileUrl(app, `automations/${key}.yaml`), { token: "new", data: { key, when: { record: "created", form },
+        then: [{ notify: { to: { fields: ["owner"] }, title: "{{id}}" } }] } });
+      location.hash = `#/app/${app}/edit/automations/${key}.yaml`;
+    } catch (err) { newMsg.textContent = err.message; }
+  };
   const diffBox = h("pre.diff", { "data-testid": "diff" });
   const changesBox = h("div.changes", { "data-testid": "changes" });
   const showDiff = async (old, neu) => {
@@ -145,6 +156,8 @@ async function appPage(main, app) {
         h("section.new", {}, h("h3", {}, "New report or dashboard"), newReportKey, newReportLabel,
           h("button", { onclick: () => createReport("report"), "data-testid": "create-report" }, "Create report"),
           h("button", { onclick: () => createReport("dashboard"), "data-testid": "create-dashboard" }, "Create dashboard")),
+        (state.meta?.kinds || []).some((k) => k.name === "automation") ? h("section.new", {}, h("h3", {}, "New automation"), newAutoKey,
+          h("button", { onclick: createAutomation, "data-testid": "create-automation" }, "Create automation")) : "",
         newMsg),
       h("div.col", {}, h("h2", {}, "Versions"),
         history.draft_changed ? h("p.warn", {}, "The draft differs from the published version.",
@@ -216,6 +229,10 @@ async function editorPage(main, app, path) {
   if (!asText && kind === "dashboard") {
     const { mountDashboardEditor } = await import("./dashboard_editor.js");
     return mountDashboardEditor(main, { app, path, meta: state.meta, reload: () => route() });
+  }
+  if (!asText && kind === "automation") {
+    const { mountAutomationEditor } = await import("./automation_editor.js");
+    return mountAutomationEditor(main, { app, path, meta: state.meta, reload: () => route() });
   }
   if (!asText && kind === "decision_table") {
     const { mountRulesEditor } = await import("./rules_editor.js");
