@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from sqlalchemy import insert, update
 
 from engine import files as file_store
-from engine.errors import Conflict, Forbidden, LoomworkError, NotFound, ValidationFailed
+from engine.errors import Conflict, Forbidden, LoomworkError, NotFound, PreconditionFailed, ValidationFailed
 from engine.permissions import Principal
 from engine.platform import LiveApp, Platform
 
@@ -134,16 +134,19 @@ def run(platform: Platform, app: LiveApp, form: FormSpec, job_id: int, who: Prin
                              .values(processed_rows=done, total_rows=total))
 
     try:
-        book = read_job_file(platform, job_row(platform, app, form, job_id, who))
+        job = job_row(platform, app, form, job_id, who)
+        book = read_job_file(platform, job)
         importer = Importer(platform, app, form, who, book, options, progress)
         if not commit:
             with platform.db.connect() as conn:
                 plan = importer.check(conn)
             _finish(platform, job_id, "checked", plan, None, message=_summary(plan, dry=True))
+            _remember_versions(platform, job_id, plan)
             return
         try:
             with platform.db.begin() as conn:
                 plan = importer.check(conn)
+                _unchanged_since_dry_run(plan, (job["options"] or {}).get(CHECKED_VERSIONS))
                 if options.mode == "all_or_nothing" and plan.count("reject"):
                     raise RowsRejected(plan)
                 counts = importer.commit(conn, plan, job_id)
@@ -164,6 +167,33 @@ def run(platform: Platform, app: LiveApp, form: FormSpec, job_id: int, who: Prin
         raise
     finally:
         jobs.clear_progress(job_id)
+
+
+#: job option: the version of every record a dry run planned to update, by record id
+CHECKED_VERSIONS = "checked_versions"
+
+
+def _remember_versions(platform: Platform, job_id: int, plan: Plan) -> None:
+    """Keep the versions the dry run showed, so the commit can tell when a record changed in between."""
+    seen = {str(r.before["id"]): r.before["row_version"] for r in plan.rows if r.action == "update" and r.before}
+    with platform.db.begin() as conn:
+        current = jobs.load(conn, job_id)
+        assert current is not None
+        conn.execute(update(jobs.import_jobs).where(jobs.import_jobs.c.id == job_id)
+                     .values(options=dict(current["options"] or {}) | {CHECKED_VERSIONS: seen}))
+
+
+def _unchanged_since_dry_run(plan: Plan, seen: Mapping[str, int] | None) -> None:
+    """An update must not overwrite a change saved after the dry run the user looked at (the bulk path's
+    ``If-Match``): such records fail the whole commit, naming their rows; a new dry run shows the current values."""
+    if not seen:
+        return
+    changed = [r.row for r in plan.rows if r.action == "update" and r.before
+               and str(r.before["id"]) in seen and seen[str(r.before["id"])] != r.before["row_version"]]
+    if changed:
+        rows = ", ".join(str(n) for n in changed[:20]) + (" …" if len(changed) > 20 else "")
+        raise PreconditionFailed(f"{len(changed)} record(s) to update changed since the dry run (rows {rows}); "
+                                 "nothing was imported — run the dry run again to see the current values")
 
 
 def _summary(plan: Plan, *, dry: bool) -> str:

@@ -2,7 +2,7 @@
 prove nothing there and are skipped on it.
 
 - two editors saving the same version at once: one succeeds, the other gets 412, one audit entry — on the records
-  API and on the bulk (import) path;
+  API and on the bulk (import) path, where a save made after the dry run also fails the commit;
 - N workers claiming due jobs at once: each claimed and run once; a job claimed by a worker that dies mid-run
   (its database session killed) is run once by another.
 """
@@ -90,21 +90,34 @@ def test_an_import_and_an_editor_saving_the_same_record_at_once_one_wins(wh, bac
         import_won = imported.status_code == 200 and imported.json().get("status") == "done"
         edit_won = edited.status_code == 200
         final = wh.as_("max").get(f"{RECORDS}/{rid}").json()
-        # never both on the same version: whichever came second either saw the first (the import re-reads the
-        # record in its transaction and saves on top of it) or was refused — no write applied twice or half.
-        # (Known gap: an editor's save between the dry run and the commit is then overwritten by the import
-        # without a conflict, since the commit does not compare with the versions the dry run showed.)
-        if import_won and edit_won:
-            assert final["row_version"] == 3 and updates_of(wh, rid) == 2
-            assert final["name"] == "from import"  # the import read the editor's version and saved after it
-        else:
-            assert import_won != edit_won, (imported.text, edited.text)
-            assert final["row_version"] == 2 and updates_of(wh, rid) == 1
-            assert final["name"] == ("from import" if import_won else "from editor")
-            if not import_won:
-                assert "changed by someone else" in str(imported.json())
+        # exactly one of the two saves the version the other also started from; the other is refused
+        assert import_won != edit_won, (imported.text, edited.text)
+        assert final["row_version"] == 2 and updates_of(wh, rid) == 1
+        assert final["name"] == ("from import" if import_won else "from editor")
+        if not import_won:
+            assert "changed" in imported.json()["message"], imported.text
         outcomes.append((import_won, edit_won))
     assert outcomes  # each round ended in one of the consistent outcomes above
+
+
+def test_a_change_saved_after_the_dry_run_fails_the_import_commit(wh) -> None:  # type: ignore[no-untyped-def]
+    """The bulk path's If-Match: the dry run showed version 1; an editor saves version 2; the commit must not
+    overwrite it silently."""
+    rid = wh.as_("max").post(RECORDS, json={"code": "C1", "name": "before"}).json()["id"]
+    untouched = wh.as_("max").post(RECORDS, json={"code": "C2", "name": "before"}).json()["id"]
+    job = upload(wh, "max", SUPPLIERS, "c.csv", csv_bytes([["编号", "名称"], ["C1", "from import"], ["C2", "also"]]))
+    assert run(wh, "max", SUPPLIERS, job["id"], "dry-run", duplicates="update")["counts"]["updated"] == 2
+    edited = wh.as_("root").patch(f"{RECORDS}/{rid}", json={"name": "from editor"}, headers={"If-Match": '"1"'})
+    assert edited.status_code == 200
+    failed = run(wh, "max", SUPPLIERS, job["id"], "commit", duplicates="update")
+    assert failed["status"] == "failed" and "changed since the dry run (rows 2)" in failed["message"], failed
+    assert wh.as_("max").get(f"{RECORDS}/{rid}").json()["name"] == "from editor"       # the editor's save stands
+    assert wh.as_("max").get(f"{RECORDS}/{untouched}").json()["name"] == "before"     # and nothing was imported
+    # a new dry run shows the current values; its commit goes through
+    assert run(wh, "max", SUPPLIERS, job["id"], "dry-run", duplicates="update")["counts"]["updated"] == 2
+    done = run(wh, "max", SUPPLIERS, job["id"], "commit", duplicates="update")
+    assert done["status"] == "done", done
+    assert wh.as_("max").get(f"{RECORDS}/{rid}").json()["name"] == "from import"
 
 
 def _fired(platform: Any, kind: str) -> int:
