@@ -51,9 +51,9 @@ class _FormBuilder:
             target = by_key.get(owner)
             if target is None:
                 self.error(("owner_field",), f"unknown field '{owner}'", suggest(owner, by_key))
-            elif target.type != "user" or target.many:
+            elif not _names_a_user(target):
                 self.error(("owner_field",), f"'{owner}' is a {target.type}{' (many)' if target.many else ''} field; "
-                           "the owner field must be a single user field")
+                           "the owner field must be a single user field (or a lookup of one)")
         order = self._compute_order(fields)
         if len(self.problems.errors) > self.before:
             return None
@@ -242,6 +242,14 @@ class _FormBuilder:
 _COMMON = ("key", "type", "label", "help", "placeholder", "required", "readonly", "default", "visible_if",
            "required_if", "readonly_if", "unique", "min", "max", "min_length", "max_length", "pattern", "pattern_message",
            "mask")
+
+
+def _names_a_user(f: FieldSpec) -> bool:
+    """A single user field, or a lookup of one (``account_manager`` looked up from the related customer)."""
+    if f.type == "lookup":
+        target = f.extra.get("target_field")
+        return target is not None and target.type == "user" and not target.many
+    return f.type == "user" and not f.many
 
 
 def _fmt(path: tuple[Any, ...]) -> str:
