@@ -113,6 +113,15 @@ def test_owner_field_decides_who_owns_the_record(desk) -> None:  # type: ignore[
     assert desk.as_("ben").get(f"{BASE}/account/records/{mine['id']}").status_code == 200
 
 
+def test_owner_field_may_be_a_lookup_of_a_user_field(desk) -> None:  # type: ignore[no-untyped-def]
+    ben = user_id(desk, "ben")
+    bens = post(desk, "lee", "account", {"name": "Ben's", "account_owner": ben})
+    ticket = post(desk, "amy", "ticket", {"subject": "for Ben's account", "account": bens["id"]})
+    assert ticket["account_owner"] == ben and ticket["owner_id"] == ben  # Amy filed it; Ben looks after it
+    assert desk.as_("amy").get(f"{BASE}/ticket/records/{ticket['id']}").status_code == 404
+    assert desk.as_("ben").get(f"{BASE}/ticket/records/{ticket['id']}").status_code == 200
+
+
 def test_owner_field_must_be_a_single_user_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from engine.errors import DefinitionErrors
     import shutil
