@@ -278,6 +278,28 @@ def build_router() -> APIRouter:
         passed, failed, lines = runner(spec)
         return {"passed": passed, "failed": failed, "failures": lines, "available": True}
 
+    @router.post("/apps/{app}/expression")
+    async def expression(app: str, request: Request, who: Principal = Depends(designer_user)) -> dict[str, Any]:
+        """Check one expression of a (draft) form as you type, without loading the whole app:
+        ``{"path", "data"?, "field"?, "expr"}`` — ``field`` is the field's place (``fields[3]``, or
+        ``fields[5].fields[0]`` inside a sub-table). Answers ``ok`` and the result type, or the compiler's
+        ``message``, ``col`` and ``hint``."""
+        from .expressions import check_expression
+
+        body = _body_object(await read_json(request))
+        ws = workspace_of(request)
+        folder = ws.app(app)
+        path = body.get("path")
+        ws.safe_path(folder, path)
+        expr = body.get("expr")
+        if not isinstance(expr, str) or len(expr) > 5000:
+            raise BadRequest("send the expression as 'expr' (text, at most 5000 characters)", details=[{"field": "expr"}])
+        field = body.get("field") if isinstance(body.get("field"), str) else ""
+        data = body.get("data") if isinstance(body.get("data"), dict) else ws.read(folder, path)["data"]
+        live = ws.platform.apps.get(folder.key)
+        tables = dict(live.spec.of_kind("decision_table")) if live is not None else {}
+        return check_expression(ws, folder, path, data, field, expr, tables)
+
     @router.post("/apps/{app}/simulate")
     async def simulate(app: str, request: Request, who: Principal = Depends(designer_user)) -> dict[str, Any]:
         """Run a (draft) flow on a sample record, approving every task: the path it takes and who gets tasks."""

@@ -65,6 +65,41 @@ def scope_for(fields: tuple[FieldSpec, ...], forms: Mapping[str, Any], ctx: Any)
     return r.Scope.from_fields(names, tables=decision_tables(ctx))
 
 
+@dataclass(frozen=True)
+class _RawForm:
+    data: Mapping[str, Any]
+
+
+def draft_scope(fields: list[Mapping[str, Any]], forms: Mapping[str, list[Mapping[str, Any]]],
+                tables: Mapping[str, Any] | None = None, row_of: str | None = None) -> Any:
+    """The names an expression may read in a form as written, before it is loaded (a designer's draft).
+
+    Args:
+        fields: the form's field definitions (mappings as in the file).
+        forms: the field definitions of the app's forms by form key, for relations (``supplier.rating``).
+        tables: the decision tables ``DECIDE`` may call.
+        row_of: a sub-table key: the scope inside one of its rows (its fields, and ``parent``).
+    """
+    r = _rules()
+    record = _raw_scope(fields, {k: _RawForm({"fields": v}) for k, v in forms.items()}, RELATION_DEPTH)
+    names = dict(record.fields)
+    for key, kind in _system_names().items():
+        names.setdefault(key, kind)
+    scope = r.Scope.from_fields(names, tables=tables)
+    if row_of is None:
+        return scope
+    sub = next((f for f in fields if f.get("key") == row_of and f.get("type") == "subtable"), None)
+    if sub is None:
+        raise KeyError(row_of)
+    row: dict[str, Any] = {}
+    for s in sub.get("fields", []):
+        ftype = field_types.get(s.get("type", ""))
+        if ftype is not None and not ftype.layout_only and isinstance(s.get("key"), str):
+            row[s["key"]] = _type_of(s)
+    row["parent"] = scope
+    return r.Scope.from_fields(row, tables=tables)
+
+
 def decision_tables(ctx: Any) -> Mapping[str, Any]:
     """The app's decision tables, built before its forms (``DECIDE("key", ...)`` in formulas and rules)."""
     specs = getattr(ctx, "specs", None) or {}

@@ -328,7 +328,16 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
       }, n, functions.includes(n) ? h("small", {}, " function") : h("small", {}, " field"))));
       list.hidden = !items.length;
     };
-    input.addEventListener("input", () => { setProp(f, prop, input.value); suggest(); });
+    // the rules engine's verdict on this one expression, as you type (the whole app's check follows)
+    const quickCheck = debounce(async () => {
+      try {
+        const out = await post(`/api/designer/apps/${encodeURIComponent(app)}/expression`,
+          { path, data: model, field: pathOf.get(f) || "", expr: input.value });
+        err.textContent = out.ok ? "" : `${out.message}${out.hint ? ` (${out.hint})` : ""}`;
+        input.classList.toggle("invalid", !out.ok);
+      } catch (_) { /* the app check still reports it */ }
+    }, 120);
+    input.addEventListener("input", () => { setProp(f, prop, input.value); suggest(); quickCheck(); });
     input.addEventListener("keydown", (ev) => {
       if (list.hidden) return;
       if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {

@@ -273,3 +273,26 @@ def test_the_designer_page_is_served_with_its_libraries(dapi) -> None:  # type: 
     lib = dapi.client.get("/vendor/sortablejs/Sortable.min.js")
     assert lib.status_code == 200 and "Sortable" in lib.text[:3000]
     assert dapi.client.get("/vendor/drawflow/dist/drawflow.min.js").status_code == 200
+
+
+@FILES_ONLY
+def test_one_expression_is_checked_against_the_draft_form(dapi) -> None:  # type: ignore[no-untyped-def]
+    form = _read(dapi)["data"]
+    form["fields"].append({"key": "lines", "type": "subtable", "fields": [{"key": "qty", "type": "integer"}]})
+
+    def check(expr, field=""):  # type: ignore[no-untyped-def]
+        res = dapi.as_("dora").post(f"{URL}/expression", json={"path": FORM, "data": form, "field": field, "expr": expr})
+        assert res.status_code == 200, res.text
+        return res.json()
+
+    assert check("amount > 1000 and supplier.rating == 'A'") == {"ok": True, "type": "boolean"}
+    bad = check("amout > 1000")
+    assert not bad["ok"] and "amout" in bad["message"] and bad["hint"] == "did you mean 'amount'?" and bad["col"] == 1
+    assert not check("amount >> 1")["ok"]
+    assert not check("NOSUCHFN(amount)")["ok"]
+    # inside a sub-table row: the row's fields and the parent record
+    row = f"fields[{len(form['fields']) - 1}].fields[0]"
+    assert check("qty * parent.amount", row)["ok"] and not check("qty * amount", row)["ok"]
+    assert check("")["ok"]
+    assert dapi.as_("alice").post(f"{URL}/expression", json={"path": FORM, "expr": "1"}).status_code == 403
+    assert dapi.as_("dora").post(f"{URL}/expression", json={"path": FORM, "expr": 5}).status_code == 400
