@@ -499,11 +499,34 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
 
   function renderPreview() {
     const body = h("div.preview-form");
+    // sections as the form lays them out: a grid of `columns`, or tabs / steps when any section is one
+    const sections = model.fields.filter((f) => f.type === "section");
+    const tabbed = sections.some((f) => f.tab || f.step);
+    const tabBar = h("div.preview-tabs", { "data-testid": "preview-tabs" });
+    const panes = [];
+    const showPane = (key) => {
+      for (const p of panes) p.classList.toggle("inactive", p.dataset.field !== key);
+      for (const b of tabBar.children) b.classList.toggle("active", b.dataset.section === key);
+    };
+    let target = body;
     for (const f of model.fields) {
       const t = types[f.type] || {};
-      if (f.type === "section") { body.append(h("h3.preview-section", { "data-field": f.key }, text(f.label) || f.key)); continue; }
-      if (f.type === "divider") { body.append(h("hr", { "data-field": f.key })); continue; }
-      if (f.type === "description") { body.append(h("p", { "data-field": f.key }, text(f.text))); continue; }
+      if (f.type === "section") {
+        const columns = Math.min(4, Math.max(1, Number(f.columns) || 1));
+        const grid = h("div.preview-group", { "data-testid": `preview-group-${f.key}`, "data-columns": String(columns) });
+        if (columns > 1) grid.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`;
+        const pane = h("div.preview-pane", { "data-field": f.key }, tabbed ? "" : h("h3.preview-section", {}, text(f.label) || f.key), grid);
+        if (tabbed) {
+          if (!panes.length) body.append(tabBar);
+          tabBar.append(h("button.tab", { "data-section": f.key, "data-testid": `preview-tab-${f.key}`, onclick: () => showPane(f.key) }, text(f.label) || f.key));
+          panes.push(pane);
+        }
+        body.append(pane);
+        target = grid;
+        continue;
+      }
+      if (f.type === "divider") { target.append(h("hr", { "data-field": f.key })); continue; }
+      if (f.type === "description") { target.append(h("p", { "data-field": f.key }, text(f.text))); continue; }
       const wrap = h("div.preview-field", { "data-field": f.key, "data-testid": `preview-${f.key}` }, h("span.preview-label", {}, text(f.label) || f.key));
       if (t.computed) wrap.append(h("output", {}));
       else if (f.type === "subtable") {
@@ -519,8 +542,9 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
         wrap.append(table, h("button.small", { onclick: addRow, "data-testid": `preview-add-${f.key}` }, "+ row"));
       } else wrap.append(widget(f, (v) => { previewValues[f.key] = v; refreshPreview(); }));
       wrap.append(h("span.preview-problem"));
-      body.append(wrap);
+      target.append(wrap);
     }
+    if (panes.length) showPane(panes[0].dataset.field);
     preview.replaceChildren(h("p.preview-errors.error"), body);
     refreshPreview();
   }

@@ -56,6 +56,17 @@ def test_columns_and_tabs_on_the_canvas(server, browser, folder) -> None:  # typ
     drag(page, page.get_by_test_id("palette-integer"), page.get_by_test_id("canvas-tab-costs"), where="centre")
     page.wait_for_function("document.querySelector('[data-testid=properties] [data-testid=prop-type]')?.value === 'integer'")
     page.get_by_test_id("properties").get_by_test_id("prop-key").fill("visits")
+    # the preview lays the form out the same way: tabs, and the basics tab's two columns
+    page.get_by_test_id("tab-preview").click()
+    page.get_by_test_id("preview-tabs").wait_for()
+    page.get_by_test_id("preview-city").wait_for(state="visible")
+    assert page.get_by_test_id("preview-amount").is_hidden()
+    city, visited = page.get_by_test_id("preview-city").bounding_box(), page.get_by_test_id("preview-visited_on").bounding_box()
+    assert abs(city["y"] - visited["y"]) < 2 and visited["x"] > city["x"]
+    page.get_by_test_id("preview-tab-costs").click()
+    page.get_by_test_id("preview-amount").wait_for(state="visible")
+    assert page.get_by_test_id("preview-city").is_hidden()
+    page.get_by_test_id("tab-design").click()
     page.get_by_test_id("save").click()
     page.get_by_test_id("status").filter(has_text="Saved — the app checks out").wait_for()
     saved = yaml.safe_load(path.read_text())
