@@ -82,6 +82,11 @@ class FieldSpec:
         return self.ftype.compile(self)
 
     @cached_property
+    def cell_check(self) -> Any:
+        """This field's check for an import cell (``FieldType.compile_cell``)."""
+        return self.ftype.compile_cell(self)
+
+    @cached_property
     def row_plan(self) -> Mapping[str, tuple["FieldSpec", Any]]:
         """A sub-table's fields by key with their checks (None for fields a client cannot write)."""
         return {f.key: (f, None if f.ftype.layout_only or f.ftype.computed else f.check) for f in self.fields}

@@ -54,25 +54,13 @@ def coerce_submission(form: FormSpec, body: Any, *, creating: bool, cells: bool 
             out[key] = rows
         elif raw is None:
             out[key] = None
-        elif cells:
-            out[key] = _coerce(f, raw, key, problems, cells=True)
-        else:  # the compiled check (FieldType.compile)
+        else:  # the compiled check (FieldType.compile, compile_cell)
             try:
-                out[key] = check(raw)
+                out[key] = check(raw) if not cells else f.cell_check(raw)
             except InvalidField as exc:
                 problems.append(FieldProblem(key, exc.message, exc.code))
                 out[key] = None
     return out, problems
-
-
-def _coerce(f: FieldSpec, raw: Any, name: str, problems: list[FieldProblem], cells: bool = False) -> Any:
-    if f.ftype.is_blank(raw):
-        return None
-    try:
-        return f.ftype.from_cell(raw, f) if cells else f.ftype.coerce(raw, f)
-    except InvalidField as exc:
-        problems.append(FieldProblem(name, exc.message, exc.code))
-        return None
 
 
 def _coerce_rows(f: FieldSpec, raw: Any, cells: bool = False) -> tuple[list[dict[str, Any]], list[FieldProblem]]:
@@ -103,8 +91,7 @@ def _coerce_rows(f: FieldSpec, raw: Any, cells: bool = False) -> tuple[list[dict
                 out[key] = None
             else:
                 try:
-                    out[key] = check(value) if not cells else (
-                        None if sub.ftype.is_blank(value) else sub.ftype.from_cell(value, sub))
+                    out[key] = check(value) if not cells else sub.cell_check(value)
                 except InvalidField as exc:
                     problems.append(FieldProblem(f"{f.key}[{i}].{key}", exc.message, exc.code))
                     out[key] = None

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, insert, or_, select, update
 
 from engine import audit
+from engine.db import insert_many
 from engine.errors import FieldProblem, PreconditionFailed, ValidationFailed
 from engine.permissions import Principal, in_scope
 from engine.platform import LiveApp, Platform
@@ -209,7 +210,8 @@ class Importer:
                     body[s.sub.key] = rows_body
                     plan.lines[s.sub.key] = [ln for ln, _ in lines]
             values, problems = validate.coerce_submission(form, body, creating=True, cells=True)
-            self._report(plan, problems, where, subs, plan.lines)
+            if problems:
+                self._report(plan, problems, where, subs, plan.lines)
             plan.values = values
             plans.append(plan)
             submitted.append(body)
@@ -218,6 +220,7 @@ class Importer:
         self._uniques(conn, plans, match, where, grant)
         env = make_env(self.platform, self.app, self.who) if form.uses_expressions else None
         related = _Related(self, conn, plans)
+        lookups = [f for f in form.fields if f.type == "lookup"]
         for n, plan in enumerate(plans):
             if plan.action in ("skip",):
                 continue
@@ -229,10 +232,13 @@ class Importer:
                 merged = {k: v for k, v in before.items() if k not in SYSTEM_FIELDS}
                 merged.update(plan.values)
                 plan.values = merged
-            self._lookups(plan.values, related.for_row(plan.values))  # formulas and rules may read lookups
+            row_related = related.for_row(plan.values) if related.keys else {}
+            if lookups:
+                self._lookups(plan.values, row_related, lookups)  # formulas and rules may read lookups
             problems = validate.complete(form, plan.values, env, creating=plan.action != "update",
-                                         before=plan.before, related=related.for_row(plan.values))
-            self._report(plan, readonly + problems, where, subs, lines)
+                                         before=plan.before, related=row_related)
+            if readonly or problems:
+                self._report(plan, readonly + problems, where, subs, lines)
             if plan.problems:
                 plan.action = "reject"
             elif plan.action == "update" and not audit.diff(_auditable(form, plan.before), _auditable(form, plan.values)):
@@ -304,12 +310,11 @@ class Importer:
             plan.problems.append(Problem(plan.row, self.book.main.name, column.letter if column else "",
                                          column.header if column else label, p.field, p.message, p.code))
 
-    def _lookups(self, values: dict[str, Any], related: Mapping[str, Any]) -> None:
-        for f in self.form.fields:
-            if f.type == "lookup":
-                source = related.get(f.extra["relation"])
-                value = None if source is None else source.get(f.extra["field"])
-                values[f.key] = value.get("id") if isinstance(value, Mapping) else value
+    def _lookups(self, values: dict[str, Any], related: Mapping[str, Any], lookups: list[FieldSpec]) -> None:
+        for f in lookups:
+            source = related.get(f.extra["relation"])
+            value = None if source is None else source.get(f.extra["field"])
+            values[f.key] = value.get("id") if isinstance(value, Mapping) else value
 
     def _uniques(self, conn: Connection, plans: list[RowPlan], match: str | None, where: Mapping[str, Column],
                  grant: Any) -> None:
@@ -409,7 +414,7 @@ class Importer:
                 if form.owner_field:
                     row["owner_id"] = owner_of(form, row, system["owner_id"])
                 rows.append(row)
-            ids = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+            ids = insert_many(conn, table, rows)
             for r, record_id in zip(chunk, ids):
                 r.values["id"] = int(record_id)
             self._write_children(conn, chunk, replace=False)

@@ -22,6 +22,8 @@ _HYPHEN_EXTENSION = re.compile(r"-([0-9]{1,6})$")
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _DOMAIN_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _TOP_LEVEL = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
+#: two or more labels, the last a top-level domain: ``all(_DOMAIN_LABEL…) and _TOP_LEVEL`` in one match
+_DOMAIN = re.compile(r"(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?=(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})\Z)(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
 def _phone_error() -> InvalidValue:
@@ -89,15 +91,12 @@ def normalise_email(value: str) -> str:
     text = str(value).strip()
     local, at, domain = text.rpartition("@")
     domain = domain.lower()
-    labels = domain.split(".")
     if (
         not at
         or len(text) > MAX_EMAIL_LENGTH
         or len(local) > 64
         or not _EMAIL_LOCAL.fullmatch(local)
-        or len(labels) < 2
-        or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
-        or not _TOP_LEVEL.fullmatch(labels[-1])
+        or not _DOMAIN.fullmatch(domain)
     ):
         raise InvalidValue(f"Not a valid email address: {text[:80]!r}", "email.format", "不是有效的电子邮件地址")
     return f"{local}@{domain}"

@@ -87,6 +87,24 @@ def test_compiled_check_answers_as_coerce(field: Any) -> None:
             assert type(got[1]) is type(expected[1]), (field.key, value)
 
 
+CELLS: list[Any] = INPUTS + ["'=1+1", "'+86", "'abc", "¥1,000.50", "1 000元", "$12", "€3", 12.0, 13800138000.0,
+                             0.1 + 0.2, 1234.5678901, 1e20, "45%", date(2026, 1, 2)]
+
+
+@pytest.mark.parametrize("field", _probe_fields(), ids=lambda f: f.key)
+def test_compiled_cell_check_answers_as_from_cell(field: Any) -> None:
+    def plain(value: Any) -> Any:
+        return None if field.ftype.is_blank(value) else field.ftype.from_cell(value, field)
+
+    for value in CELLS:
+        if value is None:
+            continue
+        expected, got = _answer(plain, value), _answer(field.cell_check, value)
+        assert got == expected, (field.key, value)
+        if expected[0] == "value":
+            assert type(got[1]) is type(expected[1]), (field.key, value)
+
+
 def test_the_fast_paths_are_in_use() -> None:
     fields = {f.key: f for f in _probe_fields()}
     # a fast path is a closure made by a type's ``fast``; patterns, minimum lengths, ratings (their own ``coerce``)
