@@ -251,7 +251,7 @@ def build_router() -> APIRouter:
         return {"title": text_of(spec.label, lang) + " · " + pm.title_of(spec, record), "app": live, "form": spec,
                 "record": record, "refs": refs, "sections": sections, "related": [r for r in related if r],
                 "timeline": timeline, "can_edit": can_edit, "tz": tz, "pm": pm, "page": page,
-                "record_title": pm.title_of(spec, record)}
+                "record_title": pm.title_of(spec, record), "actions": _actions(platform, live, form, who, can_edit)}
 
     @router.get("/apps/{app}/forms/{form}/{record_id:int}")
     def record_page(app: str, form: str, record_id: int, request: Request, who: Principal = Depends(page_user)) -> Response:
@@ -262,6 +262,12 @@ def build_router() -> APIRouter:
         return render(request, "forms/print.html", **record_context(request, app, form, record_id, who))
 
     return router
+
+
+def _actions(platform: Any, live: Any, form: str, who: Principal, can_edit: bool) -> list[dict[str, str]]:
+    """The buttons of automations the user may press on this record (they need the right to change it)."""
+    service = platform.services.get("automations")
+    return service.buttons(live, form, who) if service is not None and can_edit else []
 
 
 def t_new(lang: str) -> str:

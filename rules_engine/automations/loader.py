@@ -222,7 +222,8 @@ class _Builder:
 
     def trigger_date(self, when: Mapping[str, Any], form: Any) -> Trigger | None:
         f = self.field(form, when["date"], ("when", "date"))
-        if f is not None and f.type != "date" or f is not None and not f.stored:
+        is_date = f is not None and (f.type == "date" or f.type == "formula" and f.extra.get("result") == "date")
+        if f is not None and (not is_date or not f.stored):
             self.error(("when", "date"), f"field '{f.key}' is a {f.type} field, not a stored date field")
         if "days_before" in when and "days_after" in when:
             self.error(("when",), "give days_before or days_after, not both")
@@ -356,7 +357,19 @@ class _Builder:
             if form is None:
                 self.error(path + ("to", "fields", j), "fields need a trigger with a record")
                 continue
-            f = self.field(form, key, path + ("to", "fields", j))
+            owner = form
+            if "." in key:  # a user field of a related record: disbursement.account_manager
+                first, key = key.split(".", 1)
+                rel = self.field(form, first, path + ("to", "fields", j))
+                if rel is None:
+                    continue
+                if rel.type != "relation" or rel.many or rel.to not in self.forms:
+                    self.error(path + ("to", "fields", j), f"field '{first}' is not a single relation")
+                    continue
+                owner = self.forms[rel.to]
+            f = self.field(owner, key, path + ("to", "fields", j))
+            if f is not None and f.type == "lookup" and getattr(f.extra.get("target_field"), "type", None) == "user":
+                continue  # a lookup of a user field
             if f is not None and f.type not in PEOPLE_FIELDS:
                 self.error(path + ("to", "fields", j), f"field '{key}' is a {f.type} field, not a user field",
                            "name a user field, owner or created_by")

@@ -75,6 +75,17 @@ def relation_reads(expressions: Iterable[Any]) -> frozenset[str]:
     return frozenset(out)
 
 
+@dataclass(frozen=True)
+class _Reads:
+    """A dotted field path read by something that is not an expression (a notified user field of a relation)."""
+
+    path: str
+
+    @property
+    def reads(self) -> tuple[str]:
+        return (self.path,)
+
+
 def _trigger_expressions(auto: AutomationSpec) -> list[Any]:
     out: list[Any] = [auto.condition, auto.trigger.where]
     for a in auto.actions:
@@ -86,6 +97,7 @@ def _trigger_expressions(auto: AutomationSpec) -> list[Any]:
             out.append(a.each[1])
         if a.kind == "create" and a.each[0] == "schedule":
             out += list(a.each[1].values())
+        out += [_Reads(f) for f in a.user_fields if "." in f]
         for t in (a.title, a.body):
             if t is not None:
                 out += [p for p in t.parts if not isinstance(p, str)]
@@ -404,7 +416,12 @@ class Automations:
                 select(users.c.id).join(user_roles, user_roles.c.user_id == users.c.id)
                 .where(user_roles.c.role_key.in_(action.roles), users.c.is_active.is_(True)))]
         for key in action.user_fields:
-            value = values.get({"owner": "owner_id"}.get(key, key))
+            if "." in key:
+                first, rest = key.split(".", 1)
+                related = values.get(first)
+                value = related.get(rest) if isinstance(related, Mapping) else None
+            else:
+                value = values.get({"owner": "owner_id"}.get(key, key))
             ids += [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, int)]
         title = self.render(action.title, values, env, run.auto) or run.auto.label
         body = self.render(action.body, values, env, run.auto) or None

@@ -140,3 +140,14 @@ def test_admins_read_the_run_log_and_others_may_not(plat, tmp_path) -> None:  # 
         ("close_button", "done", "button close_order: order")]
     assert log[0]["actions"][0]["fields"] == {"status": "closed", "note": "closed by carol"}
     assert log[0]["user_id"] == user_id(plat, "carol")
+
+
+def test_the_record_page_shows_the_buttons_the_user_may_press(plat, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    publish(plat, tmp_path, BUTTON)
+    api = Api(plat)
+    order = create(plat, "order", {"title": "paged"}, username="alice")
+    page = f"/apps/{APP}/forms/order/{order['id']}"
+    action = f"/api/apps/{APP}/forms/order/records/{order['id']}/actions/close_order"
+    shown = api.as_("carol").get(page)
+    assert shown.status_code == 200 and f'data-record-action="{action}"' in shown.text and "结单" in shown.text
+    assert "data-record-action" not in api.as_("alice").get(page).text  # alice is no buyer

@@ -118,8 +118,10 @@ def approve(loan: Loan, app: dict[str, Any], amount: str | None = None) -> dict[
 
 
 def lend(loan: Loan, customer: dict[str, Any], prod: dict[str, Any], amount: str = "100000", serial: int = 1,
-         user: str = "yang_fan", **values: Any) -> dict[str, Any]:
-    """An application approved and paid out: the disbursement record."""
+         user: str = "yang_fan", schedule: bool = True, **values: Any) -> dict[str, Any]:
+    """An application approved and paid out: the disbursement record (``schedule=False``: no generated repayment
+    schedule, for tests writing their own instalments)."""
     app = approve(loan, application(loan, customer, prod, user=user, amount=amount, **values))
     return loan.create("wu_fang", "disbursement", application=app["id"], customer=customer["id"], amount=amount,
-                       disbursed_on="2026-03-02", payee_account=bank_card(serial), payee_bank="富滇银行")
+                       disbursed_on="2026-03-02", payee_account=bank_card(serial), payee_bank="富滇银行",
+                       generate_schedule=schedule)
