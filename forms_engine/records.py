@@ -249,6 +249,15 @@ class Records:
         query = select(table.c.id).where(and_(true(), *cond)).order_by(table.c.id).limit(limit)
         return [int(r[0]) for r in conn.execute(query)]
 
+    def find_values(self, conn: Connection, app: LiveApp, form_key: str, field: str, *,
+                    ranges: Mapping[str, tuple[Any, Any]] | None = None, limit: int = 1000) -> list[tuple[int, Any]]:
+        """(id, value of ``field``) of the records within ``ranges``, oldest first, without rights."""
+        form = self.form(app, form_key)
+        table = self.table(app, form)
+        cond = [table.c[key].between(low, high) for key, (low, high) in (ranges or {}).items()]
+        query = select(table.c.id, table.c[field]).where(and_(true(), *cond)).order_by(table.c.id).limit(limit)
+        return [(int(r[0]), r[1]) for r in conn.execute(query)]
+
     def get_unchecked(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int,
                       who: Principal | None = None) -> dict[str, Any]:
         row = self._row(conn, app, form, record_id)

@@ -33,6 +33,8 @@ BATCH = 500
 #: Most records one scheduled automation looks at per run.
 MAX_SCAN = 100_000
 SINCE = "@since"
+#: The item of the ledger row marking that every record of a schedule's moment was looked at.
+ALL = "@all:"
 
 
 def latest_moment(schedule: Schedule, now: datetime, tz: ZoneInfo) -> datetime:
@@ -77,7 +79,16 @@ def _claim(conn: Connection, app: str, automation: str, item: str, due: str, now
 
 
 def _since(platform: Any, app: str, automation: str) -> datetime:
-    """When the automation was first seen by the job (recorded the first time)."""
+    """When the automation was first seen by the job (recorded the first time, then kept in this process)."""
+    cache = platform.services["automations"].__dict__.setdefault("_since", {})
+    if (app, automation) in cache:
+        return cache[(app, automation)]  # type: ignore[no-any-return]
+    with platform.db.connect() as conn:
+        found = conn.execute(select(ledger.c.claimed_at).where(
+            ledger.c.app == app, ledger.c.automation == automation, ledger.c.item == SINCE)).scalar()
+    if found is not None:
+        cache[(app, automation)] = found
+        return found  # type: ignore[no-any-return]
     with platform.db.begin() as conn:
         _claim(conn, app, automation, SINCE, "-", platform.clock.now(), "since")
         return conn.execute(select(ledger.c.claimed_at).where(
@@ -87,6 +98,14 @@ def _since(platform: Any, app: str, automation: str) -> datetime:
 def _done(conn: Connection, app: str, automation: str, item: str, due: str) -> bool:
     return conn.execute(select(ledger.c.id).where(ledger.c.app == app, ledger.c.automation == automation,
                                                   ledger.c.item == item, ledger.c.due == due)).first() is not None
+
+
+def _claimed(conn: Connection, app: str, automation: str, due: str | None = None) -> set[tuple[str, str]]:
+    """(item, due) of every ledger row of the automation (of one due moment when given), in one query."""
+    query = select(ledger.c.item, ledger.c.due).where(ledger.c.app == app, ledger.c.automation == automation)
+    if due is not None:
+        query = query.where(ledger.c.due == due)
+    return {(r[0], r[1]) for r in conn.execute(query)}
 
 
 def due_items(platform: Any, live: Any, auto: AutomationSpec) -> Iterator[tuple[int | None, str]]:
@@ -108,10 +127,14 @@ def due_items(platform: Any, live: Any, auto: AutomationSpec) -> Iterator[tuple[
                     yield None, due
             return
         with platform.db.connect() as conn:
+            if _done(conn, live.key, auto.key, ALL, due):
+                return  # every record was looked at for this moment already
             ids = records.find(conn, live, t.form, {}, limit=MAX_SCAN)
-            for record_id in ids:
-                if not _done(conn, live.key, auto.key, str(record_id), due):
-                    yield record_id, due
+            claimed = _claimed(conn, live.key, auto.key, due)
+        for record_id in ids:
+            if (str(record_id), due) not in claimed:
+                yield record_id, due
+        yield None, ALL + due  # the pass is complete once every item before this one was handled
         return
     # date-relative: the record's date plus the offset is the day it fires, at the trigger's time of day
     local = now.astimezone(tz)
@@ -123,14 +146,12 @@ def due_items(platform: Any, live: Any, auto: AutomationSpec) -> Iterator[tuple[
     if high < low:
         return
     with platform.db.connect() as conn:
-        ids = records.find(conn, live, t.form, {}, ranges={t.date_field: (low, high)}, limit=MAX_SCAN)
-        for record_id in ids:
-            values = records.load(conn, live, t.form, record_id)
-            if values is None or values.get(t.date_field) is None:
-                continue
-            due = values[t.date_field].isoformat()
-            if not _done(conn, live.key, auto.key, str(record_id), due):
-                yield record_id, due
+        found = records.find_values(conn, live, t.form, t.date_field, ranges={t.date_field: (low, high)},
+                                    limit=MAX_SCAN)
+        claimed = _claimed(conn, live.key, auto.key)
+    for record_id, day in found:
+        if day is not None and (str(record_id), day.isoformat()) not in claimed:
+            yield record_id, day.isoformat()
 
 
 def run_item(platform: Any, live: Any, auto: AutomationSpec, record_id: int | None, due: str) -> str:
@@ -187,6 +208,10 @@ def run_due(platform: Any, limit: int = BATCH) -> int:
         index = service.index(live)
         for auto in [*index.get(("schedule",), ()), *index.get(("date",), ())]:
             for record_id, due in list(due_items(platform, live, auto)):
+                if due.startswith(ALL):  # every record of this moment handled: later runs skip the scan
+                    with platform.db.begin() as conn:
+                        _claim(conn, live.key, auto.key, ALL, due[len(ALL):], platform.clock.now(), "done")
+                    continue
                 if handled >= limit:
                     return handled
                 if run_item(platform, live, auto, record_id, due) != "skipped":

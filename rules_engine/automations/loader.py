@@ -358,7 +358,7 @@ class _Builder:
                 self.error(path + ("to", "fields", j), "fields need a trigger with a record")
                 continue
             owner = form
-            if "." in key:  # a user field of a related record: disbursement.account_manager
+            if "." in key:  # a user field of a related record: supplier.contact_person
                 first, key = key.split(".", 1)
                 rel = self.field(form, first, path + ("to", "fields", j))
                 if rel is None:
