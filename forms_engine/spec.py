@@ -155,6 +155,11 @@ class FormSpec:
         return plan
 
     @cached_property
+    def has_readonly(self) -> bool:
+        """Whether a field, or a sub-table's field, is marked ``readonly``."""
+        return any(f.readonly or any(s.readonly for s in f.fields) for f in self.fields)
+
+    @cached_property
     def defaulted_fields(self) -> tuple[FieldSpec, ...]:
         """Fields (outside sub-tables) with a default value or default expression."""
         return tuple(f for f in self.data_fields if f.type != "subtable"

@@ -108,6 +108,8 @@ def readonly_problems(form: FormSpec, submitted: Mapping[str, Any], before: Mapp
     System columns and computed fields are refused earlier, by ``coerce_submission``.
     """
     problems: list[FieldProblem] = []
+    if not form.has_readonly:
+        return problems
     for key, value in submitted.items():
         f = form.by_key.get(key)
         if f is None:

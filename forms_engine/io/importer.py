@@ -29,6 +29,7 @@ from engine.platform import LiveApp, Platform
 from engine.tables import audit_log, departments, users
 
 from .. import validate
+from ..fields import InvalidField
 from ..fields.basic import cell_text
 from ..records import SYSTEM_FIELDS, RecordEvent, Records, _auditable, make_env, owner_of
 from ..serials import next_serials
@@ -183,9 +184,21 @@ class Importer:
                     resolver.want(sf, f"{s.sub.key}.{sf.key}", (cells[c.index] for _, cells in s.sheet.rows))
         resolver.resolve()
         plans: list[RowPlan] = []
-        submitted: list[dict[str, Any]] = []
+        # plain columns (not references, not date-times) go straight to the field's compiled cell check
+        plain = [(index, f, f.cell_check) for index, f in mapped
+                 if f.type not in ("relation", "user", "department", "datetime")]
+        special = [(index, f) for index, f in mapped if f.type in ("relation", "user", "department", "datetime")]
         for n, (number, cells) in enumerate(sheet.rows):
             plan = RowPlan(number)
+            if not children and not special:
+                values, problems = self._plain_row(cells, plain, plan, sheet.name, where, number)
+                if problems:
+                    self._report(plan, problems, where, subs, plan.lines)
+                plan.values = values
+                plans.append(plan)
+                if n % CHUNK == CHUNK - 1:
+                    self.progress("checking", (n + 1) // 2, total)
+                continue
             body: dict[str, Any] = {}
             for index, f in mapped:
                 value = self._cell(cells[index], f, f.key, f.key, resolver, plan, sheet.name, where[f.key], number)
@@ -214,7 +227,6 @@ class Importer:
                 self._report(plan, problems, where, subs, plan.lines)
             plan.values = values
             plans.append(plan)
-            submitted.append(body)
             if n % CHUNK == CHUNK - 1:
                 self.progress("checking", (n + 1) // 2, total)
         self._uniques(conn, plans, match, where, grant)
@@ -266,6 +278,32 @@ class Importer:
             raise ValidationFailed([FieldProblem("duplicates", "finding existing records needs a column that fills a "
                                                                "unique field of the form", "unmapped")])
         return found
+
+    def _plain_row(self, cells: list[Any], plain: list[tuple[int, FieldSpec, Any]], plan: RowPlan, sheet: str,
+                   where: Mapping[str, Column], number: int) -> tuple[dict[str, Any], list[FieldProblem]]:
+        """A main-sheet row of a form whose columns are all plain values: what ``_cell`` then
+        ``coerce_submission(cells=True)`` give, without building the submission in between."""
+        values: dict[str, Any] = {}
+        problems: list[FieldProblem] = []
+        for index, f, check in plain:
+            raw = cells[index]
+            if raw is None:
+                continue
+            if isinstance(raw, str):
+                stripped = raw.strip()
+                if not stripped:
+                    continue
+                if stripped in EXCEL_ERRORS:
+                    column = where[f.key]
+                    plan.problems.append(Problem(number, sheet, column.letter, column.header, f.key,
+                                                 f"the cell shows the spreadsheet error {stripped}", "cell_error"))
+                    continue
+            try:
+                values[f.key] = check(raw)
+            except InvalidField as exc:
+                problems.append(FieldProblem(f.key, exc.message, exc.code))
+                values[f.key] = None
+        return values, problems
 
     def _cell(self, raw: Any, f: FieldSpec, path: str, name: str, resolver: "_References", plan: RowPlan, sheet: str,
               column: Column, row: int) -> Any:
