@@ -6,6 +6,9 @@ that caused it does::
     platform.services["notifications"].send(conn, users=[7, 9], kind="task", title="...", body="...",
                                             link="/api/flows/tasks/12", app="purchasing")
 
+When mail is configured (``LOOMWORK_SMTP_URL``, see ``engine.mail``), each notification to an active user with an
+email address also writes a mail to the outbox in the same transaction; the ``outbox`` job sends it.
+
 Routes: ``GET /api/notifications`` (``?unread=true``, keyset paging with ``after``), ``GET
 /api/notifications/count`` (unread count), ``POST /api/notifications/read`` (``{"ids": [...]}`` or ``{"all":
 true}``).
@@ -58,9 +61,10 @@ class Notifications:
             return 0
         now = at or self.platform.clock.now()
         title = title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
-        conn.execute(insert(notifications), [
-            {"user_id": u, "app": app, "kind": kind[:32], "title": title, "body": body, "link": link,
-             "created_at": now, "read_at": None} for u in ids])
+        rows = [{"user_id": u, "app": app, "kind": kind[:32], "title": title, "body": body, "link": link,
+                 "created_at": now, "read_at": None} for u in ids]
+        conn.execute(insert(notifications), rows)
+        self._mail(conn, rows)
         return len(ids)
 
     def send_many(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
@@ -68,11 +72,39 @@ class Notifications:
         if not rows:
             return 0
         now = self.platform.clock.now()
-        conn.execute(insert(notifications), [
-            {"user_id": int(r["user_id"]), "app": r.get("app"), "kind": str(r["kind"])[:32],
-             "title": str(r["title"])[:MAX_TITLE], "body": r.get("body"), "link": r.get("link"),
-             "created_at": r.get("created_at") or now, "read_at": None} for r in rows if r.get("user_id")])
+        stored = [{"user_id": int(r["user_id"]), "app": r.get("app"), "kind": str(r["kind"])[:32],
+                   "title": str(r["title"])[:MAX_TITLE], "body": r.get("body"), "link": r.get("link"),
+                   "created_at": r.get("created_at") or now, "read_at": None} for r in rows if r.get("user_id")]
+        if stored:
+            conn.execute(insert(notifications), stored)
+            self._mail(conn, stored)
         return len(rows)
+
+    def _mail(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
+        """Queue a mail per stored notification whose user is active and has a valid address (mail on only)."""
+        box = self.platform.services.get("outbox")
+        if box is None or box.mail is None:
+            return 0
+        from .mail import render, valid_address
+        from .tables import users
+
+        wanted = {r["user_id"] for r in rows}
+        address = {row.id: row.email for row in conn.execute(
+            select(users.c.id, users.c.email).where(users.c.id.in_(wanted), users.c.is_active.is_(True),
+                                                    users.c.email.is_not(None)))
+                   if valid_address(row.email)}
+        public_url = str(self.platform.settings.public_url or "")
+        mails = []
+        for r in rows:
+            to = address.get(r["user_id"])
+            if to is None:
+                continue
+            live = self.platform.apps.get(r["app"]) if r.get("app") else None
+            label = str(live.spec.label) if live is not None else r.get("app")
+            mails.append({"app": r.get("app") or "", "source": f"notification:{r['kind']}", "to": to,
+                          **render(title=r["title"], body=r.get("body"), link=r.get("link"), app_label=label,
+                                   public_url=public_url)})
+        return int(box.enqueue_mails(conn, mails))
 
     def list(self, conn: Connection, user_id: int, *, unread: bool = False, after: int | None = None,
              size: int = 50) -> dict[str, Any]:

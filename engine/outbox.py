@@ -1,4 +1,5 @@
-"""The outbox: external calls (webhooks) written in the transaction of the change that causes them, delivered later.
+"""The outbox: external calls (webhooks, mails) written in the transaction of the change that causes them,
+delivered later.
 
 A message exists exactly when its change committed. The ``outbox`` scheduler job delivers due messages: a JSON
 POST signed with HMAC-SHA256 (``X-Loomwork-Signature: sha256=<hex>`` over ``<timestamp>.<body>``, the timestamp in
@@ -6,6 +7,10 @@ POST signed with HMAC-SHA256 (``X-Loomwork-Signature: sha256=<hex>`` over ``<tim
 (``webhook_backoff`` seconds, doubled each attempt); after ``webhook_max_attempts`` the message is dead: admins list
 it (``GET /api/admin/outbox``, ``loomwork outbox list``) and replay it (``POST /api/admin/outbox/{id}/replay``,
 ``loomwork outbox replay ID``).
+
+A message's ``kind`` is ``webhook`` or ``mail``. A mail message (``url`` ``mailto:ADDRESS``, the payload holding the
+rendered subject, text and HTML; see ``engine.mail``) is sent through the SMTP server of ``LOOMWORK_SMTP_URL`` with
+the same attempts, backoff and dead letters; a 5xx refusal (unknown recipient, rejected sender) is dead at once.
 
 SSRF guard: the host is resolved and every address must be public (not private, loopback, link-local, multicast,
 reserved or unspecified) unless the host is listed in ``webhook_allow_hosts``. The check runs at delivery time and
@@ -28,6 +33,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import JSON, Column, Connection, Index, Integer, MetaData, String, Table, Text, insert, select, update
 
 from .errors import BadRequest, NotFound
+from .mail import MailConfig, PermanentFailure, build_message, send as send_mail
 from .permissions import Principal
 from .tables import Id, UtcDateTime
 
@@ -41,6 +47,8 @@ outbox = Table(
     Column("app", String(64), nullable=False),
     #: what wrote it, e.g. "automation:notify_finance"
     Column("source", String(100), nullable=False),
+    #: webhook | mail
+    Column("kind", String(16), nullable=False, server_default="webhook"),
     Column("url", String(2000), nullable=False),
     Column("payload", JSON, nullable=False),
     #: pending | delivered | dead
@@ -159,18 +167,36 @@ class Outbox:
     def __init__(self, platform: Any, resolve: Resolver = system_resolver) -> None:
         self.platform = platform
         self.resolve = resolve
+        #: the SMTP server's settings, or None when mail is off
+        self.mail: MailConfig | None = MailConfig.from_settings(platform.settings)
 
     @property
     def allow(self) -> frozenset[str]:
         return parse_hosts(self.platform.settings.webhook_allow_hosts)
 
-    def enqueue(self, conn: Connection, *, app: str, source: str, url: str, payload: Mapping[str, Any]) -> int:
+    def enqueue(self, conn: Connection, *, app: str, source: str, url: str, payload: Mapping[str, Any],
+                kind: str = "webhook") -> int:
         """Write one message in the caller's transaction; it is sent once that transaction commits."""
         now = self.platform.clock.now()
         body = json.loads(json.dumps(payload, default=_jsonable, ensure_ascii=False))
         return int(conn.execute(insert(outbox).values(
-            app=app, source=source[:100], url=url, payload=body, status="pending", attempts=0, next_attempt_at=now,
-            last_error=None, last_status=None, created_at=now, delivered_at=None)).inserted_primary_key[0])
+            app=app, source=source[:100], kind=kind, url=url, payload=body, status="pending", attempts=0,
+            next_attempt_at=now, last_error=None, last_status=None, created_at=now,
+            delivered_at=None)).inserted_primary_key[0])
+
+    def enqueue_mails(self, conn: Connection, messages: list[dict[str, Any]]) -> int:
+        """Write mail messages (each: app, source, to, subject, text, html) in the caller's transaction; nothing
+        when mail is off. Returns how many were written."""
+        if self.mail is None or not messages:
+            return 0
+        now = self.platform.clock.now()
+        conn.execute(insert(outbox), [
+            {"app": m.get("app") or "", "source": str(m.get("source") or "notification")[:100], "kind": "mail",
+             "url": f"mailto:{m['to']}"[:2000],
+             "payload": {"to": m["to"], "subject": m["subject"], "text": m["text"], "html": m["html"]},
+             "status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None, "last_status": None,
+             "created_at": now, "delivered_at": None} for m in messages])
+        return len(messages)
 
     # -- delivery ------------------------------------------------------------------------------------------------
     def deliver_due(self, limit: int = BATCH) -> int:
@@ -195,19 +221,24 @@ class Outbox:
         settings = self.platform.settings
         now = self.platform.clock.now()
         attempts = row["attempts"] + 1
-        status_code, error = None, None
+        status_code, error, permanent = None, None, False
         try:
-            address = check_destination(row["url"], self.allow, self.resolve)
-            status_code = self._post(row, address)
-            if not 200 <= status_code < 300:
-                error = f"answered HTTP {status_code}"
+            if row.get("kind") == "mail":
+                self._send_mail(row)
+            else:
+                address = check_destination(row["url"], self.allow, self.resolve)
+                status_code = self._post(row, address)
+                if not 200 <= status_code < 300:
+                    error = f"answered HTTP {status_code}"
         except UnsafeAddress as exc:
             error = f"refused: {exc}"
+        except PermanentFailure as exc:
+            error, permanent = f"refused for good: {exc}"[:MAX_ERROR], True
         except Exception as exc:  # noqa: BLE001 - any transport failure is an attempt to retry
             error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
         if error is None:
             values: dict[str, Any] = {"status": "delivered", "delivered_at": now, "last_error": None}
-        elif attempts >= int(settings.webhook_max_attempts):
+        elif permanent or attempts >= int(settings.webhook_max_attempts):
             values = {"status": "dead", "last_error": error}
             log.warning("outbox message %s is dead after %d attempts: %s", row["id"], attempts, error)
         else:
@@ -215,6 +246,12 @@ class Outbox:
             values = {"next_attempt_at": now + timedelta(seconds=delay), "last_error": error}
         conn.execute(update(outbox).where(outbox.c.id == row["id"])
                      .values(attempts=attempts, last_status=status_code, **values))
+
+    def _send_mail(self, row: Mapping[str, Any]) -> None:
+        if self.mail is None:
+            raise RuntimeError("mail is off (LOOMWORK_SMTP_URL is not set); set it and replay the message")
+        send_mail(self.mail, build_message(self.mail, row["payload"], date=self.platform.clock.now(),
+                                           message_id=int(row["id"])))
 
     def _post(self, row: Mapping[str, Any], address: str) -> int:
         import httpx
@@ -276,7 +313,8 @@ def _json(row: Mapping[str, Any]) -> dict[str, Any]:
     def stamp(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
-    return {"id": row["id"], "app": row["app"], "source": row["source"], "url": row["url"], "status": row["status"],
+    return {"id": row["id"], "app": row["app"], "source": row["source"], "kind": row["kind"], "url": row["url"],
+            "status": row["status"],
             "attempts": row["attempts"], "next_attempt_at": stamp(row["next_attempt_at"]),
             "last_error": row["last_error"], "last_status": row["last_status"],
             "created_at": stamp(row["created_at"]), "delivered_at": stamp(row["delivered_at"]),
@@ -337,7 +375,7 @@ def _cmd_secret(args: Any) -> int:
 
 
 def add_commands(sub: Any) -> None:
-    box = sub.add_parser("outbox", help="webhook messages waiting, delivered and dead").add_subparsers(
+    box = sub.add_parser("outbox", help="webhook and mail messages waiting, delivered and dead").add_subparsers(
         dest="outbox_command", required=True)
     p = box.add_parser("list", help="list messages, newest first")
     p.add_argument("--status", choices=["pending", "delivered", "dead"])

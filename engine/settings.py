@@ -52,10 +52,22 @@ SETTINGS: tuple[Setting, ...] = (
             "internal addresses (refused otherwise, at load and at delivery)."),
     Setting("webhook_secret", "", "Base secret of the webhook signatures (HMAC-SHA256, one derived secret per app; "
             "`loomwork outbox secret APP` prints it). Derived from the secret key when empty."),
-    Setting("webhook_max_attempts", 8, "Delivery attempts of a webhook message before it is dead (listed for admins, "
-            "replayable).", int),
-    Setting("webhook_backoff", 30.0, "Seconds before the second delivery attempt; each later wait doubles.", float),
+    Setting("webhook_max_attempts", 8, "Delivery attempts of an outbox message (webhook or mail) before it is dead "
+            "(listed for admins, replayable).", int),
+    Setting("webhook_backoff", 30.0, "Seconds before the second delivery attempt of an outbox message (webhook or "
+            "mail); each later wait doubles.", float),
     Setting("webhook_timeout", 10.0, "Seconds a webhook receiver may take to answer.", float),
+    Setting("smtp_url", "", "SMTP server that sends notification mails, as smtp://user:password@host:port "
+            "(user and password percent-encoded, both optional; port 587 when left out, 465 for smtps://). Mail is "
+            "off when empty; in-app notifications are always on."),
+    Setting("smtp_security", "starttls", "How the SMTP connection is protected: starttls (upgrade, refuse a server "
+            "that cannot), ssl (TLS from the first byte, also chosen by smtps://) or none (plain text; only for a "
+            "relay on this machine or a trusted network)."),
+    Setting("smtp_timeout", 10.0, "Seconds the SMTP server may take to answer each step.", float),
+    Setting("mail_from", "", "Sender of notification mails, e.g. Loomwork <loomwork@example.com>. Required when "
+            "LOOMWORK_SMTP_URL is set."),
+    Setting("public_url", "", "Address the portal is reached at, e.g. https://loomwork.example.com; links in mails "
+            "start with it (mails carry the bare path when empty)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
