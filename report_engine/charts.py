@@ -157,8 +157,16 @@ def _pie(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, 
 
 def _funnel(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
     dims = _dim_keys(result)
-    m = _columns(result, "measure")[0]
     rows = result["rows"]
+    if not dims:  # the stages are the measures of one row (count submitted, count approved …), in their order
+        measures = [c for c in _columns(result, "measure")
+                    if (m := report.measure(c["key"])) is not None and m.expr is None]  # rates are not stages
+        row = rows[0] if rows else {}
+        stages = {"type": "funnel", "y": [m["label"] for m in measures], "x": [_num(row.get(m["key"])) for m in measures],
+                  "customdata": [[m["key"]] for m in measures], "textinfo": "value+percent initial",
+                  "hovertemplate": "%{y}: %{x}<extra></extra>"}
+        return {"data": [stages], "layout": _layout(result["label"], yaxis={"type": "category"})}
+    m = _columns(result, "measure")[0]
     trace = {"type": "funnel", "y": [str(r.get(dims[0] + "__label")) for r in rows],
              "x": [_num(r.get(m["key"])) for r in rows], "customdata": [_point(r, dims) for r in rows],
              "textinfo": "value+percent initial"}
@@ -256,6 +264,8 @@ def _map(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, 
     from forms_engine.validators import regions
 
     dims = _dim_keys(result)
+    if _columns(result, "dimension")[0].get("level") != "province":  # zoomed into a province: its cities as bars
+        return _bar(report, result, lang, horizontal=True)
     m = _columns(result, "measure")[0]
     by_code = {str(r.get(dims[0]) or "")[:2]: r for r in result["rows"] if r.get(dims[0])}
     xs, ys, text, values, custom = [], [], [], [], []

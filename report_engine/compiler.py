@@ -12,7 +12,7 @@ Shapes of the statement (one statement each time):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Callable
@@ -30,6 +30,30 @@ from .sources import Result, Sources
 from .spec import Dimension, FieldRef, Filter, Measure, ReportSpec, SortKey
 
 OTHER = "__others__"
+#: Region levels, coarsest first, and how many leading digits of a GB/T 2260 code each keeps.
+REGION_LEVELS = ("province", "city", "district")
+_PREFIX = {"province": 2, "city": 4, "district": 6}
+
+
+def region_level(code: str) -> str:
+    """The level of a six-digit division code (``530000`` province, ``530100`` city, ``530102`` district)."""
+    return "province" if code.endswith("0000") else "city" if code.endswith("00") else "district"
+
+
+def zoomed(d: Dimension, label: str) -> Dimension:
+    """A dimension seen after a zoom into one of its values: a date bucket in the next finer bucket; a region
+    (province or city code) in the next finer level (a province's cities, a city's districts)."""
+    if d.bucket:
+        return replace(d, bucket=dates.FINER[d.bucket])
+    finer = REGION_LEVELS.index(region_level(label)) + 1
+    return replace(d, level=REGION_LEVELS[max(finer, REGION_LEVELS.index(d.level or "district"))])
+
+
+def zoom_condition(d: Dimension, label: str) -> "Condition":
+    """The narrowing of a zoom into ``label`` of ``d`` (a bucket's dates, a region's subdivisions)."""
+    if d.bucket:
+        return Condition(d.ref, window=dates.bucket_window(d.bucket, label))
+    return Condition(d.ref, (label,), dimension=replace(d, level=region_level(label)))
 
 
 @dataclass(frozen=True)
@@ -134,8 +158,10 @@ class Compiler:
         if d is not None and d.bins:
             index = self.bin_index(d, column)
             return index.in_([int(v) for v in c.values])
-        if d is not None and d.level == "province":
-            return or_(*[func.substr(column, 1, 2) == str(v)[:2] for v in c.values])
+        if d is not None and d.level in ("province", "city"):
+            n = _PREFIX[d.level]
+            prefixes = sorted({str(v)[:n] for v in c.values})
+            return func.substr(column, 1, n).in_(prefixes)
         parts = []
         values = [v for v in c.values if v is not None]
         if values:
@@ -163,8 +189,11 @@ class Compiler:
             return dates.bucket(column, bucket, d.ref.type, self.ctx.dialect, self.ctx.zone, self.ctx.offset), None
         if d.bins:
             return self.bin_index(d, column), None
-        if d.level == "province":
-            return func.substr(column, 1, 2).concat(literal_column("'0000'")), None
+        if d.level in ("province", "city"):
+            n = _PREFIX[d.level]
+            return func.substr(column, 1, n).concat(literal_column("'" + "0" * (6 - n) + "'")), None
+        if d.level == "district":
+            return column, None
         return column, self.src.name_of(d.ref)
 
     # -- measures -------------------------------------------------------------------------------------------
@@ -172,6 +201,9 @@ class Compiler:
     def aggregate(self, m: Measure, when: ColumnElement[bool] | None = None) -> Any:
         assert m.agg is not None
         column: Any = self.src.column(m.ref) if m.ref is not None else None
+        if m.filter is not None:
+            only = self.filter(m.filter)
+            when = only if when is None else and_(when, only)
         if when is not None:
             column = case((when, column if column is not None else literal_column("1")))
         if m.agg == "count":
@@ -205,14 +237,14 @@ class Compiler:
 
     def compile(self, params: Params) -> Compiled:
         report = self.report
-        buckets = {d.key: d.bucket for d in report.dimensions}
+        shown = {d.key: d for d in report.dimensions}
         conditions = list(params.conditions)
         if params.zoom is not None:
             key, label = params.zoom
             d = report.dimension(key)
-            assert d is not None and d.bucket
-            conditions.append(Condition(d.ref, window=dates.bucket_window(d.bucket, label)))
-            buckets[key] = dates.FINER[d.bucket]
+            assert d is not None and (d.bucket or d.level)
+            conditions.append(zoom_condition(d, label))
+            shown[key] = zoomed(d, label)
         params = Params(tuple(conditions), params.sort, params.limit, None)
         kinds = list(dict.fromkeys(m.compare for m in report.measures if m.compare))
         compare = kinds[0] if kinds else None
@@ -235,13 +267,13 @@ class Compiler:
         selected: list[Any] = []
         group: list[Any] = []
         for d in report.dimensions:
-            value, name = self.dimension(d, buckets[d.key])
+            value, name = self.dimension(shown[d.key], shown[d.key].bucket)
             selected.append(value.label(d.key))
-            columns.append(Column(d.key, "dimension", d))
+            columns.append(Column(d.key, "dimension", shown[d.key]))
             group.append(value)
             if name is not None:
                 selected.append(name.label(f"{d.key}__name"))
-                columns.append(Column(f"{d.key}__name", "label", d))
+                columns.append(Column(f"{d.key}__name", "label", shown[d.key]))
                 group.append(name)
         values: dict[str, Any] = {}
         if not kinds:
@@ -329,10 +361,11 @@ class Compiler:
                 stack += [self.report.measure(n) for n in m.expr.names if n not in needed]
         return [m.key for m in self.report.measures if m.key in needed]
 
-    def record_ids(self, params: Params) -> Select[Any]:
+    def record_ids(self, params: Params, only: tuple[Filter, ...] = ()) -> Select[Any]:
         """The ids of the dataset records (for a sub-table dataset: the owning records; for a flow history
-        dataset: the records the flow moved) that a run counts."""
-        where = self.where(params, windowed=False)
+        dataset: the records the flow moved) that a run counts; ``only``: a measure's own filter (a funnel
+        stage)."""
+        where = self.where(params, windowed=False) + [self.filter(f) for f in only]
         return select(self.src.record_id).select_from(self.src.from_).where(and_(*where)).distinct()
 
     def _order(self, sort: tuple[SortKey, ...], by_key: dict[str, Any], columns: list[Column]) -> list[Any]:

@@ -81,7 +81,8 @@ class _ReportBuilder(_Builder):
                                        for i, n in enumerate(data.get("filterable", []))) if r is not None)
         if self.failed:
             return None
-        uses_user = any(f.kind == "current" or (f.kind == "expr" and f.node.uses_user) for f in filters)
+        uses_user = any(f.kind == "current" or (f.kind == "expr" and f.node.uses_user)
+                        for f in filters + tuple(m.filter for m in measures if m.filter is not None))
         return ReportSpec(
             key=data["key"], label=Text.of(data.get("label"), fallback=data["key"]), form=form_key,
             subtable=sub or None, dimensions=dimensions, measures=measures, filters=filters, sort=tuple(sort),
@@ -126,6 +127,9 @@ class _ReportBuilder(_Builder):
                 self.error(path + ("bins",), "bin edges must be increasing")
             if bins and bucket:
                 self.error(path, "use either bucket or bins")
+            level = raw.get("level")
+            if level and ref.type != "region":
+                self.error(path + ("level",), f"level needs a region field; '{ref.path}' is a {ref.type} field")
             key = raw.get("key") or ref.path.replace(".", "_") + (f"_{bucket}" if bucket else "")
             out.append(Dimension(key, ref, Text.of(raw.get("label"), fallback=ref.path), bucket, bins,
                                  raw.get("level")))
@@ -156,8 +160,8 @@ class _ReportBuilder(_Builder):
         label = raw.get("label")
         common = {"compare": raw.get("compare"), "running_total": bool(raw.get("running_total", False))}
         if "expr" in raw:
-            if "agg" in raw or "field" in raw:
-                self.error(path, "a formula measure has expr only (no agg or field)")
+            if "agg" in raw or "field" in raw or "filter" in raw:
+                self.error(path, "a formula measure has expr only (no agg, field or filter)")
                 return None
             if "key" not in raw:
                 self.error(path, "a formula measure needs a key")
@@ -196,13 +200,21 @@ class _ReportBuilder(_Builder):
         if ref is not None and not groupable(ref):
             self.error(path + ("field",), f"cannot aggregate '{ref.path}', a field holding several values")
             return None
+        only = None
+        if "filter" in raw:
+            if "key" not in raw:
+                self.error(path, "a measure with a filter needs a key", "name it after what it counts: key: approved")
+                return None
+            only = self.filter(dataset, raw["filter"], path + ("filter",))
+            if only is None:
+                return None
         key = raw.get("key") or (f"{agg}_{ref.path.replace('.', '_')}" if ref else "count")
         fmt = raw.get("format") or ("money" if ref and ref.type == "money" and agg not in ("count", "count_distinct")
                                     else "percent" if ref and ref.type == "percent" and agg not in ("count", "count_distinct")
                                     else "integer" if agg in ("count", "count_distinct") else "number")
         scale = int(raw.get("scale", 0 if fmt == "integer" else ref.scale if ref and ref.scale else 2))
         return Measure(key, agg, Text.of(label, fallback=key), ref, Decimal(str(raw.get("p", 0.5))), None,
-                       scale=scale, format=fmt, **common)
+                       scale=scale, format=fmt, filter=only, **common)
 
     def filter(self, dataset: Dataset, raw: Any, path: tuple[Any, ...]) -> Filter | None:
         if isinstance(raw, str):
@@ -275,8 +287,13 @@ class _ReportBuilder(_Builder):
         n = len(dimensions)
         if kind == "number" and n:
             self.error(path, "a number card has no dimensions")
-        if kind in _ONE_DIMENSION and n != 1:
-            self.error(path, f"a {kind} chart needs exactly one dimension (got {n})")
+        if kind == "funnel" and n == 0:
+            if len(measures) < 2:
+                self.error(path, "a funnel without a dimension has one stage per measure: give two or more measures",
+                           "or group by one dimension (its values are the stages)")
+        elif kind in _ONE_DIMENSION and n != 1:
+            self.error(path, f"a {kind} chart needs exactly one dimension (got {n})"
+                       + (" or none, with its stages as measures" if kind == "funnel" else ""))
         if kind == "pivot" and n != 2:
             self.error(path, f"a pivot table needs two dimensions (got {n})")
         if kind == "scatter" and len(measures) < 2:
@@ -376,9 +393,10 @@ class _DashboardBuilder(_Builder):
                 self.error(path, f"a click on report '{report.key}' cannot set a dashboard filter: no filter of this "
                                  "dashboard narrows one of its dimensions",
                            "add a filter on the field of its first dimension, or use click: drill")
-            if raw["click"] == "zoom" and not any(d.bucket and d.bucket != "day" for d in report.dimensions):
-                self.error(path, f"report '{report.key}' has no date dimension to zoom into",
-                           "zoom needs a dimension with bucket: year, quarter, month or week")
+            if raw["click"] == "zoom" and not any(zoomable(d) for d in report.dimensions):
+                self.error(path, f"report '{report.key}' has no date or region dimension to zoom into",
+                           "zoom needs a dimension with bucket: year, quarter, month or week, or a region "
+                           "dimension with level: province or city")
 
     def dashboard_filter(self, raw: Mapping[str, Any], path: tuple[Any, ...], widgets: list[Widget],
                          reports: Mapping[str, ReportSpec], earlier: list[DashboardFilter]) -> DashboardFilter | None:
@@ -433,6 +451,11 @@ class _DashboardBuilder(_Builder):
         return DashboardFilter(raw["key"], Text.of(raw.get("label"), fallback=raw["key"]), source, ref,
                                tuple(fields), bool(raw.get("multi", not ref.temporal)), default, depends, parent_ref,
                                ref.temporal)
+
+
+def zoomable(d: Dimension) -> bool:
+    """A click can zoom into a date bucket coarser than a day, or a region by province or city."""
+    return bool(d.bucket and d.bucket != "day") or d.level in ("province", "city")
 
 
 def _default_target(forms: Mapping[str, Any], report: ReportSpec, source: str, name: str) -> str | None:

@@ -33,6 +33,7 @@ from engine.web.auth import platform_of
 from engine.web.templating import PageRoute, add_messages, locale_of, page_user, render, t, text_of
 
 from . import dates
+from .loader import zoomable
 
 add_messages({
     "reports.filters": {"zh-CN": "筛选", "en": "Filters"},
@@ -236,9 +237,9 @@ def build_router() -> APIRouter:
             if request.query_params.get(name):
                 params[name] = request.query_params[name]
         result = service.run(app, key, me, params)
-        zoomable = any(d.bucket and d.bucket != "day" for d in report.dimensions) and "zoom" not in params
+        can_zoom = any(zoomable(d) for d in report.dimensions)
         widget = {"index": 0, "report": key, "x": 0, "y": 0, "w": 12, "h": 6, "title": result["label"],
-                  "cross_filter": {}, "click": "zoom" if zoomable else "drill", "result": result}
+                  "cross_filter": {}, "click": "zoom" if can_zoom else "drill", "result": result}
         boot = {"mode": "report", "app": app, "dashboard": None, "refresh": None, "filters": [], "values": {},
                 "params": {k: v for k, v in params.items() if k != "zoom"}, "widgets": [widget], "lang": me.locale, "currency": _currency(live),
                 "texts": _texts(request), "zoom": params.get("zoom")}
@@ -261,6 +262,8 @@ def build_router() -> APIRouter:
         board = request.query_params.get("dashboard") or None
         if board:
             raw["dashboard"] = board
+        if request.query_params.get("measure"):
+            raw["measure"] = request.query_params["measure"][:100]
         result = service.drill(app, key, me, raw, page=max(1, min(page, 10_000)), size=PAGE_SIZE)
         platform = platform_of(request)
         live, report = service.report(app, key)

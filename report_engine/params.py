@@ -75,11 +75,11 @@ def dimension_condition(d: Dimension, name: str, raw: Any) -> Condition:
                 raise _fail(f"filters.{name}", f"bins are numbered 0..{len(d.bins)}")
             out.append(v)
         return Condition(d.ref, tuple(out), dimension=d)
-    if d.level == "province":
+    if d.level in ("province", "city"):
         out = []
         for v in values:
             if not isinstance(v, str) or not v.isdigit() or len(v) != 6:
-                raise _fail(f"filters.{name}", "expected province codes of six digits")
+                raise _fail(f"filters.{name}", f"expected {d.level} codes of six digits")
             out.append(v)
         return Condition(d.ref, tuple(out), dimension=d)
     return field_condition(d.ref, name, raw, None)
@@ -130,11 +130,18 @@ def check(report: ReportSpec, dataset: Dataset, raw: Mapping[str, Any] | None, t
             raise _fail("zoom", "zoom is {dimension: bucket label}")
         key, label = next(iter(zoom_raw.items()))
         d = report.dimension(str(key))
-        if d is None or not d.bucket:
-            raise _fail("zoom", f"'{str(key)[:40]}' is not a date-bucketed dimension of this report", "unknown")
+        if d is None or not (d.bucket or d.level in ("province", "city")):
+            raise _fail("zoom", f"'{str(key)[:40]}' is not a date-bucketed dimension or a region dimension by "
+                                "province or city of this report", "unknown")
         if not isinstance(label, str):
             raise _fail("zoom", "the bucket label is text")
-        dates.bucket_window(d.bucket, label)  # checks the label
+        if d.bucket:
+            dates.bucket_window(d.bucket, label)  # checks the label
+        else:
+            from forms_engine.validators import regions
+
+            if not (label.isdigit() and len(label) == 6 and label.endswith("00") and regions.lookup(label)):
+                raise _fail("zoom", "a region zoom is the six-digit code of a province or a city")
         zoom = (d.key, label)
     return Params(tuple(conditions), sort, limit, zoom)
 

@@ -22,7 +22,7 @@ from engine.platform import LiveApp, Platform
 
 from . import cache as cache_mod
 from . import charts, dates, params as params_mod
-from .compiler import Column, Compiled, Compiler, Condition, Params, RunContext
+from .compiler import REGION_LEVELS, Column, Compiled, Compiler, Condition, Params, RunContext, zoomed
 from .dataset import Dataset, NameError_, coerce, label_of
 from .sources import Sources
 from .loader import with_dataset
@@ -53,11 +53,38 @@ class _DraftContext:
     specs: dict[str, dict[str, Any]]
 
 
+#: names GB/T 2260 gives a city level that only groups a municipality's or province's districts and counties
+_GROUPING = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+
+
+def region_name(code: str) -> str:
+    """A division's name as a report shows it: a province or city by its name (a municipality's grouping level by
+    the municipality's name: 北京市), a district with its city (昆明市五华区, 北京市东城区)."""
+    from forms_engine.validators import regions
+
+    region = regions.lookup(code)
+    if region is None:
+        return code
+    if region.level == "city" and region.name in _GROUPING and region.parent:
+        return region_name(region.parent)
+    if region.level == "district" and region.parent:
+        return region_name(region.parent) + region.name
+    return region.name
+
+
+def _shown(report: ReportSpec, checked: Params) -> dict[str, Dimension]:
+    """Each dimension as a run shows it (a zoomed one in its finer bucket or region level)."""
+    shown = {d.key: d for d in report.dimensions}
+    if checked.zoom is not None:
+        shown[checked.zoom[0]] = zoomed(shown[checked.zoom[0]], checked.zoom[1])
+    return shown
+
+
 @dataclass
 class _Run:
     compiled: Compiled
     rows: list[dict[str, Any]]
-    buckets: dict[str, str | None]
+    buckets: dict[str, Dimension]  # dimension key → the dimension as shown (zoomed: finer bucket or level)
 
 
 class _Statements:
@@ -172,9 +199,7 @@ class Reports:
         statement_key = (live.key, live.version, report.key, _scope_identity(ctx, report), checked, ctx.today,
                          ctx.offset, ctx.dialect)
         compiled = self.statements.get(report, statement_key, lambda: compiler.compile(checked))
-        buckets = {d.key: d.bucket for d in report.dimensions}
-        if checked.zoom is not None:
-            buckets[checked.zoom[0]] = dates.FINER[buckets[checked.zoom[0]] or "day"]
+        buckets = _shown(report, checked)
         key = generations = None
         if report.cache:
             forms = self.forms_read(live, report) + ((flow_generation(report.flow.flow),) if report.flow else ())
@@ -244,9 +269,7 @@ class Reports:
         forms = self._find_forms_read(live, report)
         compiler, checked, ctx = self._prepare(live, report, who, dict(raw or {}), (), forms)
         compiled = compiler.compile(checked)
-        buckets = {d.key: d.bucket for d in report.dimensions}
-        if checked.zoom is not None:
-            buckets[checked.zoom[0]] = dates.FINER[buckets[checked.zoom[0]] or "day"]
+        buckets = _shown(report, checked)
         with self.platform.db.connect() as conn:
             rows = [dict(r) for r in conn.execute(compiled.statement).mappings()]
         return self.present(live, report, _Run(compiled, rows, buckets), who, figure=figure)
@@ -263,7 +286,7 @@ class Reports:
                 d = c.source
                 assert isinstance(d, Dimension)
                 out_columns.append({"key": c.key, "label": d.label.get(who.locale), "role": "dimension",
-                                    "type": d.ref.type, "bucket": run.buckets.get(c.key),
+                                    "type": d.ref.type, "bucket": d.bucket, "level": d.level,
                                     "bins": [str(b) for b in d.bins] or None})
             elif c.role in ("measure", "previous", "change"):
                 m = c.source
@@ -293,7 +316,7 @@ class Reports:
                         row[c.key + "__label"] = OTHERS[lang]
                     else:
                         row[c.key + "__label"] = self._label(d, value, raw_row.get(c.key + "__name"), who.locale,
-                                                             run.buckets.get(c.key))
+                                                             d.bucket)
                 elif c.role in ("measure", "previous", "change"):
                     row[c.key] = _json(raw_row[c.key])
             if is_other:
@@ -306,8 +329,10 @@ class Reports:
             "report": report.key, "label": report.label.get(who.locale), "chart": _chart_json(report),
             "columns": out_columns, "rows": rows, "totals": totals,
             "dimensions": [d.key for d in report.dimensions], "measures": [m.key for m in report.measures],
-            "drill": bool(report.dimensions) or report.chart.type == "number",
-            "zoom": {k: dates.FINER[v] for k, v in run.buckets.items() if v and v != "day"},
+            "drill": bool(report.dimensions) or report.chart.type in ("number", "funnel"),
+            "zoom": {k: dates.FINER[d.bucket] if d.bucket else REGION_LEVELS[REGION_LEVELS.index(d.level) + 1]
+                     for k, d in run.buckets.items()
+                     if (d.bucket and d.bucket != "day") or d.level in ("province", "city")},
         }
         if figure:
             result["figure"] = charts.figure(report, result, lang)
@@ -327,11 +352,10 @@ class Reports:
             if i == len(edges):
                 return f"≥ {edges[-1]}"
             return f"{edges[i - 1]} – {edges[i]}"
-        if d.level == "province":
+        if d.level in ("province", "city", "district"):
             from forms_engine.validators import regions
 
-            region = regions.lookup(str(value))
-            return region.name if region is not None else str(value)
+            return region_name(str(value))
         if name is not None:
             return name
         if d.ref.type == "boolean":
@@ -515,6 +539,13 @@ class Reports:
         live, report = self.report(app, key)
         raw = dict(raw or {})
         point = raw.pop("point", None) or {}
+        stage = raw.pop("measure", None)  # a funnel's stage: only the rows that measure counts
+        only = ()
+        if stage is not None:
+            m = report.measure(stage) if isinstance(stage, str) else None
+            if m is None or m.expr is not None:
+                raise ValidationFailed([FieldProblem("measure", "not an aggregate measure of this report", "unknown")])
+            only = (m.filter,) if m.filter is not None else ()
         raw, extra = self._dashboard_conditions(live, report, raw)
         if not isinstance(point, Mapping):
             raise ValidationFailed([FieldProblem("point", "expected {dimension: value}")])
@@ -528,13 +559,13 @@ class Reports:
                 raise ValidationFailed([FieldProblem(f"point.{str(name)[:60]}", "not a dimension of this report",
                                                      "unknown")])
             if checked.zoom is not None and checked.zoom[0] == d.key:
-                d = replace(d, bucket=dates.FINER[d.bucket or "day"])
+                d = zoomed(d, checked.zoom[1])
             try:
                 conditions.append(params_mod.dimension_condition(d, f"point.{d.key}", value))
             except ValueError as exc:
                 raise ValidationFailed([FieldProblem(f"point.{d.key}", str(exc))]) from None
         checked = replace(checked, conditions=checked.conditions + tuple(conditions))
-        ids = compiler.record_ids(checked)
+        ids = compiler.record_ids(checked, only)
         form = live.spec.forms[report.flow.form if report.flow is not None else report.form]
         records = self.platform.services["records"]
         table = records.table(live, form)

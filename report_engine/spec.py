@@ -78,6 +78,7 @@ class Measure:
     running_total: bool = False
     scale: int = 2
     format: str = "number"  # number | money | percent | integer
+    filter: "Filter | None" = None  # only the rows it matches count (a conditional aggregate)
 
 
 @dataclass(frozen=True)

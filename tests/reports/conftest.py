@@ -64,6 +64,7 @@ def fill(platform: Any, rng: random.Random, n_sales: int = 240) -> ShopData:
         cities = ["昆明", "广州", "深圳", "北京", "昆明"]
         for i in range(1, 6):
             row = {"id": i, "name": f"店{i}", "area": [1, 2, 2, 3, 1][i - 1], "city": cities[i - 1],
+                   "location": ["530102", "440104", "440304", "110101", "530103"][i - 1],
                    "manager": user_ids["max"], "opened_on": date(2024, i, 1)}
             conn.execute(insert(t["f_shop__store"]).values(**row, **sys))
             data.stores.append(row)

@@ -73,9 +73,10 @@
   }
   function reportBase(entry) { return "/api/apps/" + encodeURIComponent(app) + "/reports/" + encodeURIComponent(entry.report); }
   function exportUrl(entry, fmt) { return reportBase(entry) + "/export?" + qs(Object.assign({format: fmt}, runParams(entry.index))); }
-  function drillUrl(entry, point, label) {
+  function drillUrl(entry, point, label, measure) {
     var p = runParams(entry.index);
     p.point = point;
+    if (measure) { p.measure = measure; }
     if (label) { p.label = label; }
     return "/apps/" + encodeURIComponent(app) + "/reports/" + encodeURIComponent(entry.report) + "/records?" + qs(p);
   }
@@ -93,9 +94,11 @@
         return;
       }
     }
-    if (entry.click === "zoom" && !zooms[entry.index]) {
+    if (entry.click === "zoom") {
       var zoomDim = dims.filter(function (d) { return result.zoom && result.zoom[d]; })[0];
-      if (zoomDim !== undefined && dimValues[dims.indexOf(zoomDim)] !== null) {
+      /* a date bucket zooms once (then a click drills); a region zooms on: province → city → district */
+      var again = zoomDim !== undefined && (result.zoom[zoomDim] === "city" || result.zoom[zoomDim] === "district");
+      if (zoomDim !== undefined && (!zooms[entry.index] || again) && dimValues[dims.indexOf(zoomDim)] !== null) {
         zooms[entry.index] = {};
         zooms[entry.index][zoomDim] = dimValues[dims.indexOf(zoomDim)];
         rerun(entry.index);
@@ -105,7 +108,9 @@
     if (!result.drill) { return; }
     var point = {};
     dims.forEach(function (d, i) { point[d] = dimValues[i]; });
-    window.location.href = drillUrl(entry, point, label);
+    /* a funnel whose stages are measures: its points carry the measure key (the stage's own filter applies) */
+    var stage = !dims.length && result.chart && result.chart.type === "funnel" && dimValues ? dimValues[0] : null;
+    window.location.href = drillUrl(entry, point, label, stage);
   }
 
   /* -- drawing ----------------------------------------------------------------------------------------------- */
