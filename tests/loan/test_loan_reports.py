@@ -45,6 +45,11 @@ def test_dashboards_count_the_records(loan) -> None:  # type: ignore[no-untyped-
                                                         "sum_amount": "600000.00", "count": 3}]
     districts = {r["region__label"]: r["count"] for r in run(loan, "customers_by_district")}
     assert districts == {"云南省昆明市五华区": 1, "云南省曲靖市麒麟区": 1}
+    regions = loan.api.as_("zhang_wei").post("/api/apps/loan/reports/customers_by_region/run",
+                                             json={"zoom": {"region": "530000"}}).json()   # Yunnan's cities
+    assert {r["region__label"]: r["count"] for r in regions["rows"]} == {"昆明市": 1, "曲靖市": 1}
+    funnel_run = loan.api.as_("zhang_wei").get("/api/apps/loan/reports/approval_funnel/run").json()
+    assert funnel_run["figure"]["data"][0]["x"] == [4, 3, 2, 2]    # submitted → approved → signed → disbursed
     funnel = run(loan, "approval_funnel")[0]
     assert (funnel["sum_reached_submitted"], funnel["sum_reached_approved"], funnel["sum_reached_disbursed"]) == (4, 3, 2)
 
