@@ -22,7 +22,7 @@ PROVINCE_TILES: dict[str, tuple[int, int]] = {
     "44": (7, 6), "35": (7, 7), "71": (7, 8), "46": (8, 5), "82": (8, 6), "81": (8, 7),
 }
 
-_FORMATS = {"money": ",.2f", "percent": ".1%", "integer": ",d", "number": ",.4~f"}
+_FORMATS = {"money": ",.2f", "integer": ",d", "number": ",.4~f"}
 _PALETTE = ["#2f6fdf", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
             "#bab0ac"]
 
@@ -37,7 +37,15 @@ def _num(value: Any) -> float | None:
 
 
 def _fmt(column: Mapping[str, Any]) -> str:
+    if column.get("format") == "percent":  # a fraction at ``scale`` places: a percent with two fewer decimals
+        return f",.{percent_places(column.get('scale'))}%"
     return _FORMATS.get(str(column.get("format")), ",.2f")
+
+
+def percent_places(scale: Any) -> int:
+    """The decimals of a percentage shown for a fraction kept at ``scale`` places (0.1234 at 4 → 12.34 %): the
+    table, the chart, the home card and the export all show a percent value this way."""
+    return max(int(scale) - 2, 0) if isinstance(scale, int) else 1
 
 
 def _layout(title: str, **extra: Any) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from .sources import Result, Sources
 from .spec import Dimension, FieldRef, Filter, Measure, ReportSpec, SortKey
 
 OTHER = "__others__"
+#: decimal places of a comparison's relative change (a fraction: 0.1234 is +12.34 %)
+CHANGE_SCALE = 4
 #: Region levels, coarsest first, and how many leading digits of a GB/T 2260 code each keeps.
 REGION_LEVELS = ("province", "city", "district")
 _PREFIX = {"province": 2, "city": 4, "district": 6}
@@ -343,7 +345,7 @@ class Compiler:
                 columns.append(Column(f"{m.key}__previous", "previous", m))
                 values[f"{m.key}__previous"] = before[m.key]
                 now_, then = self.numeric(m, values[m.key]), self.numeric(m, before[m.key])
-                change = _typed((now_ - then) / func.nullif(then, 0), Result(4))
+                change = _typed((now_ - then) / func.nullif(then, 0), Result(CHANGE_SCALE))
                 outer.append(change.label(f"{m.key}__change"))
                 columns.append(Column(f"{m.key}__change", "change", m))
                 values[f"{m.key}__change"] = change

@@ -127,7 +127,9 @@ def format_value(value: Any, fmt: str, scale: int, lang: str, currency: str = "C
     if not number.is_finite():
         return "–"
     if fmt == "percent":
-        return f"{number * 100:,.1f}%"
+        from .charts import percent_places
+
+        return f"{number * 100:,.{percent_places(scale)}f}%"
     if fmt == "integer":
         return f"{number:,.0f}"
     if fmt == "money":

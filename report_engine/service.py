@@ -22,7 +22,7 @@ from engine.platform import LiveApp, Platform
 
 from . import cache as cache_mod
 from . import charts, dates, params as params_mod
-from .compiler import REGION_LEVELS, Column, Compiled, Compiler, Condition, Params, RunContext, zoomed
+from .compiler import CHANGE_SCALE, REGION_LEVELS, Column, Compiled, Compiler, Condition, Params, RunContext, zoomed
 from .dataset import Dataset, NameError_, coerce, label_of
 from .sources import Sources
 from .loader import with_dataset
@@ -298,7 +298,7 @@ class Reports:
                     label += " %"
                 out_columns.append({"key": c.key, "label": label, "role": c.role,
                                     "format": "percent" if c.role == "change" else m.format,
-                                    "scale": 2 if c.role == "change" else m.scale,
+                                    "scale": CHANGE_SCALE if c.role == "change" else m.scale,
                                     "compare": m.compare if c.role != "measure" else None})
         rows: list[dict[str, Any]] = []
         totals = None
@@ -594,8 +594,29 @@ class Reports:
         name = f"{result['report']}.{fmt}"
         if fmt == "csv":
             return to_csv(header, body), "text/csv; charset=utf-8", name
-        return (to_xlsx(result["label"][:31] or result["report"], header, body),
+        return (to_xlsx(result["label"][:31] or result["report"], header, body, formats_of(result)),
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name)
+
+
+def formats_of(result: Mapping[str, Any]) -> list[str | None]:
+    """The spreadsheet number format of each column of ``table_of``: percentages at their measure's precision
+    (0.1234 at scale 4 → ``0.00%``), money and counts grouped; None for text."""
+    from .charts import percent_places
+
+    out: list[str | None] = []
+    for c in result["columns"]:
+        if c["role"] == "dimension":
+            out.append(None)
+        elif c.get("format") == "percent":
+            places = percent_places(c.get("scale"))
+            out.append("0" + ("." + "0" * places if places else "") + "%")
+        elif c.get("format") == "money":
+            out.append("#,##0.00")
+        elif c.get("format") == "integer":
+            out.append("#,##0")
+        else:
+            out.append(None)
+    return out
 
 
 def table_of(result: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:

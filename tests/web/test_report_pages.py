@@ -172,6 +172,6 @@ def test_every_relative_range_has_a_label_in_both_languages() -> None:
     assert set(RANGE_TEXTS) == set(dates.RANGES)
     assert format_value("1234567.5", "money", 2, "zh-CN") == "¥1,234,567.50"
     assert format_value("-3", "money", 2, "en", "USD") == "-$3.00"
-    assert format_value("0.1234", "percent", 4, "zh-CN") == "12.3%"
+    assert format_value("0.1234", "percent", 4, "zh-CN") == "12.34%"   # a fraction at 4 places: 2 decimals of a percent
     assert format_value(Decimal("12"), "integer", 0, "en") == "12"
     assert format_value(None, "money", 2, "en") == "–"

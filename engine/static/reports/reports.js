@@ -28,7 +28,10 @@
       return numberFormat({style: "currency", currency: boot.currency || "CNY", minimumFractionDigits: scale,
                            maximumFractionDigits: scale}).format(n);
     }
-    if (fmt === "percent") { return numberFormat({style: "percent", maximumFractionDigits: 1}).format(n); }
+    if (fmt === "percent") {  /* a fraction at `scale` places: 0.1234 at 4 is 12.34 % (as the chart and the export) */
+      var places = Math.max(scale - 2, 0);
+      return numberFormat({style: "percent", minimumFractionDigits: places, maximumFractionDigits: places}).format(n);
+    }
     if (fmt === "integer") { return numberFormat({maximumFractionDigits: 0}).format(n); }
     return numberFormat({maximumFractionDigits: Math.max(0, scale)}).format(n);
   }
@@ -171,7 +174,7 @@
         var n = Number(change);
         line.className += n > 0 ? " rd-up" : n < 0 ? " rd-down" : "";
         line.appendChild(el("span", {"data-change": String(change)},
-                            (n > 0 ? "▲ +" : n < 0 ? "▼ " : "■ ") + fmtValue(change, {format: "percent"})));
+                            (n > 0 ? "▲ +" : n < 0 ? "▼ " : "■ ") + fmtValue(change, {format: "percent", scale: 3})));
         line.appendChild(document.createTextNode(" "));
       }
       var against = previous.compare === "same_period_last_year" ? T.vs_last_year : T.vs_previous;
