@@ -156,7 +156,7 @@ def test_dashboard_click_and_home_options_are_checked_with_file_and_line(platfor
         platform.load_files(_with(platform, "reports/b2.yaml", bad))
     texts = [str(e) for e in caught.value.errors]
     assert any(t.startswith("reports/b2.yaml:7:") and "cannot set a dashboard filter" in t for t in texts), texts
-    assert any(t.startswith("reports/b2.yaml:8:") and "no date dimension to zoom into" in t for t in texts), texts
+    assert any(t.startswith("reports/b2.yaml:8:") and "no date or region dimension to zoom into" in t for t in texts), texts
     with pytest.raises(DefinitionErrors) as caught:
         platform.load_files(_with(platform, "reports/b2.yaml", "kind: dashboard\nkey: b2\nhome: sometimes\n"
                                   "widgets:\n  - {report: spend_by_category, click: explode}\n"))
