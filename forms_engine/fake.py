@@ -59,6 +59,8 @@ class FakeContext:
     related_rows: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
     taken: dict[str, set[Any]] = field(default_factory=dict)  # unique field → values in use
+    picks: dict[str, list[int]] = field(default_factory=dict)  # relation field → the records its ``where`` allows
+    fill: tuple[tuple[str, Any], ...] = ()  # (field, compiled value spec) from the demo ``values``, in order
 
 
 class Faker:
@@ -212,9 +214,13 @@ class Faker:
             ids = self.ctx.departments
             return rng.sample(ids, min(len(ids), 2)) if f.many else self.popular(ids)
         if t == "relation":
-            ids = self.ctx.related.get(f.to or "", [])
+            ids = self.ctx.picks.get(f.key) if f.key in self.ctx.picks else self.ctx.related.get(f.to or "", [])
             if not ids:
                 return None
+            if f.unique and not f.many:  # one link per target (an invoice per order): any not linked yet
+                taken = self.ctx.taken.setdefault(f.key, set())
+                free = [i for i in ids if i not in taken]
+                return rng.choice(free) if free else None
             return sorted(set(self.popular(ids) for _ in range(rng.randint(1, 3)))) if f.many else self.popular(ids)
         if t == "email":
             return f"user{self.counter}.{rng.randrange(10**6)}@{rng.choice(EMAIL_HOSTS)}"
@@ -287,6 +293,8 @@ class Faker:
             body = self.submission()
             for _fix in range(4):
                 values, problems = validate.coerce_submission(self.form, body, creating=True)
+                if not problems and self.ctx.fill:
+                    problems = self.fill(values, env)
                 if not problems:
                     related = self._related(values)
                     for f in self.form.fields:  # lookups first: formulas and rules may read them
@@ -295,6 +303,9 @@ class Faker:
                             values[f.key] = None if source is None else source.get(f.extra["field"])
                     problems = validate.complete(self.form, values, env, creating=True, before=None, related=related)
                 if not problems:
+                    for f in self.form.fields:
+                        if f.unique and values.get(f.key) is not None:
+                            self.ctx.taken.setdefault(f.key, set()).add(values[f.key])
                     return values
                 last = problems
                 fixed = False
@@ -315,6 +326,56 @@ class Faker:
                     break
         raise BadRequest(f"could not generate a valid {self.form.key} record: " +
                          "; ".join(f"{p.field}: {p.message}" for p in last[:3]))
+
+    def fill(self, values: dict[str, Any], env: Any) -> list[Any]:
+        """Apply the demo ``values``: each field from an expression over the record and its related records, a
+        number or date ``between`` two, or ``one_of`` a list — so linked records agree (an invoice's customer is its
+        order's customer; a quantity lies within the product's limits)."""
+        from engine.errors import FieldProblem
+
+        from .fields import InvalidField
+
+        for key, (kind, spec) in self.ctx.fill:
+            f = self.form.by_key[key]
+            scope = validate._ExprValues(values, self._related(values))
+            try:
+                if kind == "expr":
+                    value = spec.evaluate(scope, env)
+                elif kind == "one_of":
+                    items = spec.evaluate(scope, env) or []
+                    value = self.rng.choice(list(items)) if items else None
+                else:
+                    low, high, step = (s.evaluate(scope, env) if hasattr(s, "evaluate") else s for s in spec)
+                    value = self._between(f, low, high, step)
+            except Exception as exc:  # noqa: BLE001 - a value that cannot be made: generate the record again
+                return [FieldProblem(key, f"demo value: {exc}", "demo")]
+            if value is None:
+                values[key] = None
+                continue
+            try:
+                values[key] = f.ftype.coerce(value if not isinstance(value, Decimal) or f.type != "integer"
+                                             else int(value), f)
+            except InvalidField as exc:
+                return [FieldProblem(key, f"demo value: {exc.message}", "demo")]
+        for key, _spec in self.ctx.fill:
+            f = self.form.by_key[key]
+            if f.unique and values.get(key) is not None and values[key] in self.ctx.taken.get(key, ()):
+                return [FieldProblem(key, "demo value: already used", "demo")]
+        return []
+
+    def _between(self, f: FieldSpec, low: Any, high: Any, step: Any) -> Any:
+        if low is None or high is None:
+            return None
+        if isinstance(low, date):
+            span = max((high - low).days, 0)
+            day = low + timedelta(days=self.rng.randint(0, span))
+            return day if f.type == "date" else datetime.combine(day, time(10), self.ctx.zone)
+        low, high = (Decimal(str(x)) if isinstance(x, float) else Decimal(x) for x in (low, high))
+        if high < low:
+            return None
+        quantum = Decimal(str(step)) if step else (Decimal(1) if f.type == "integer" else Decimal(1).scaleb(-f.scale))
+        steps = int((high - low) / quantum)
+        return low + quantum * self.rng.randint(0, max(steps, 0))
 
     def _related(self, values: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -363,8 +424,45 @@ def _all_fields(form: FormSpec) -> Iterator[FieldSpec]:
         yield from f.fields
 
 
+def _compile_options(live: Any, form: FormSpec, ctx: FakeContext, options: Mapping[str, Any]) -> None:
+    """The demo row's ``where`` (relations limited to matching targets) and ``values`` (filled from expressions)."""
+    from rules_engine import Scope, compile_expression
+
+    scope = Scope.open_scope()
+
+    def compiled(source: Any, where: str) -> Any:
+        if not isinstance(source, str):
+            return source
+        try:
+            return compile_expression(source, scope)
+        except Exception as exc:  # noqa: BLE001
+            raise BadRequest(f"demo data of {form.key}: {where}: {getattr(exc, 'message', exc)}") from None
+
+    for key, source in (options.get("where") or {}).items():
+        f = form.by_key.get(key)
+        if f is None or f.type != "relation" or f.many:
+            raise BadRequest(f"demo data of {form.key}: where: '{key}' is not a single relation field")
+        test = compiled(source, f"where.{key}")
+        rows = ctx.related_rows.get(f.to or "", {})
+        ctx.picks[key] = [i for i in ctx.related.get(f.to or "", []) if test.try_evaluate(rows[i])[0] is True]
+    fill = []
+    for key, spec in (options.get("values") or {}).items():
+        f = form.by_key.get(key)
+        if f is None or f.ftype.computed or f.ftype.layout_only:
+            raise BadRequest(f"demo data of {form.key}: values: '{key}' is not a field that can be filled")
+        if isinstance(spec, str):
+            fill.append((key, ("expr", compiled(spec, f"values.{key}"))))
+        elif "one_of" in spec:
+            fill.append((key, ("one_of", compiled(spec["one_of"], f"values.{key}.one_of"))))
+        else:
+            low, high = (compiled(s, f"values.{key}.between") for s in spec["between"])
+            fill.append((key, ("between", (low, high, spec.get("step")))))
+    ctx.fill = tuple(fill)
+
+
 def generate(platform: Any, app: str, form_key: str, rows: int, *, seed: int = 0, days: int = 365,
-             batch: int = 5000, progress: Callable[[int], None] | None = None) -> int:
+             batch: int = 5000, progress: Callable[[int], None] | None = None,
+             options: Mapping[str, Any] | None = None) -> int:
     """Insert ``rows`` generated records of ``app``'s form ``form_key``; return how many were inserted.
 
     Records get owners and departments of the organisation's users and creation times spread over ``days``.
@@ -380,10 +478,18 @@ def generate(platform: Any, app: str, form_key: str, rows: int, *, seed: int = 0
         raise BadRequest("rows is 1..10,000,000")
     rng = random.Random(seed)
     ctx = context(platform, live, form, days=days)
+    if options:
+        _compile_options(live, form, ctx, options)
     faker = Faker(form, ctx, rng)
+    for f in form.fields:  # one record per target of a required unique link (an invoice per order): no more
+        if f.type == "relation" and f.unique and f.required and not f.many:
+            ids = ctx.picks[f.key] if f.key in ctx.picks else ctx.related.get(f.to or "", [])
+            rows = min(rows, len(set(ids) - ctx.taken.get(f.key, set())))
+    if rows < 1:
+        return 0
     s = live.spec.settings
     env = Env(clock=platform.clock.now, timezone=s.timezone, user=None, holidays=s.holidays, workdays=s.work_days,
-              extra_workdays=s.extra_workdays) if form.uses_expressions else None
+              extra_workdays=s.extra_workdays) if form.uses_expressions or options else None
     table = live.tables[table_name(app, form_key)]
     children = {sub.key: live.tables[child_table_name(app, form_key, sub.key)] for sub in form.subtables}
     serials = [f for f in form.fields if f.type == "serial_number"]
@@ -482,7 +588,8 @@ def demo_records(platform: Any, live: Any, rows: int | None) -> Iterator[str]:
     from sqlalchemy import func, select
 
     settings = live.spec.settings
-    plan = [(form, rows or count) for form, count in settings.demo_rows]
+    options = settings.demo_options or tuple({} for _ in settings.demo_rows)
+    plan = [(form, min(rows, count) if rows else count) for form, count in settings.demo_rows]
     if not plan:
         return
     with platform.db.connect() as conn:
@@ -492,5 +599,46 @@ def demo_records(platform: Any, live: Any, rows: int | None) -> Iterator[str]:
         yield f"{live.key}: demo data already there"
         return
     for position, (form, count) in enumerate(plan):
-        made = generate(platform, live.key, form, count, seed=settings.demo_seed + position, days=settings.demo_days)
+        made = generate(platform, live.key, form, count, seed=settings.demo_seed + position, days=settings.demo_days,
+                        options=options[position] if position < len(options) else None)
         yield f"{live.key}: {made} {form} records"
+    refreshed = refresh_rollups(platform, live, {form for form, _ in plan})
+    if refreshed:
+        yield f"{live.key}: rollups of {refreshed} records brought up to date"
+
+
+def refresh_rollups(platform: Any, live: Any, generated: set[str]) -> int:
+    """Recompute the related-record rollups (and the formulas reading them) of every record whose rollups count
+    generated records — bulk inserts write no events — in dependency order, each record once."""
+    import networkx as nx
+
+    from engine.permissions import SYSTEM
+
+    records = platform.services["records"]
+    graph = nx.DiGraph()
+    links: dict[str, set[tuple[str, str]]] = {}  # target form → (child form, relation field) its rollups count
+    for spec in live.spec.forms.values():
+        for f in spec.fields:
+            if f.type == "rollup" and "over_form" in f.extra:
+                graph.add_edge(f.extra["over_form"], spec.key)
+                links.setdefault(spec.key, set()).add((f.extra["over_form"], f.extra["over_relation"]))
+    if not graph.number_of_nodes():
+        return 0
+    reached = set()
+    for form in generated & set(graph.nodes):
+        reached |= nx.descendants(graph, form)
+    done = 0
+    for key in nx.lexicographical_topological_sort(graph):
+        if key not in reached:
+            continue
+        form = live.spec.forms[key]
+        table = live.tables[table_name(live.key, key)]
+        with platform.db.begin() as conn:
+            ids: set[int] = set()  # only records some related record points at have anything to count
+            for child, relation in links.get(key, ()):
+                column = live.tables[table_name(live.key, child)].c[relation]
+                ids.update(conn.execute(select(column).where(column.is_not(None)).distinct()).scalars())
+            for record_id in sorted(ids):
+                records._recalculate(conn, live, form, record_id, SYSTEM, 0, cascade=False)
+        done += len(ids)
+    return done

@@ -525,7 +525,9 @@ class Records:
             self._recalculate(conn, app, parent, parent_id, who, depth + 1)
 
     def _recalculate(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int, who: Principal,
-                     depth: int) -> None:
+                     depth: int, *, cascade: bool = True) -> None:
+        """Recompute a record's related rollups and what reads them. ``cascade=False`` (a bulk refresh in
+        dependency order) writes the new values only: no audit entry, no event, no refresh of further rollups."""
         row = self._row(conn, app, form, record_id, lock=True)
         if row is None:
             return
@@ -543,6 +545,9 @@ class Records:
             return
         table = self.table(app, form)
         now = self.platform.clock.now()
+        if not cascade:
+            conn.execute(update(table).where(table.c.id == record_id).values(**changed))
+            return
         conn.execute(update(table).where(table.c.id == record_id)
                      .values(**changed, row_version=table.c.row_version + 1, updated_at=now))
         after = dict(before) | changed

@@ -30,3 +30,39 @@ def test_demo_rows_name_real_forms(kinds) -> None:  # type: ignore[no-untyped-de
     form = "key: thing\nlabel: Thing\nfields:\n  - {key: name, type: text}\n"
     assert errors_of(kinds, {"app.yaml": app, "forms/thing.yaml": form}) == [
         "app.yaml:5:14: demo.rows[0].form: unknown form 'nope'"]
+
+
+def test_generator_links_records_by_where_and_fills_values(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    """The demo ``where`` limits which records a relation points at; ``values`` fill fields from the record being
+    made and its related records (an expression, ``between`` two bounds, ``one_of`` a list); unique values stay
+    unique; asking for more records than a unique link has targets makes as many as there are."""
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from engine.identity import sync_org
+    from forms_engine.fake import generate
+    from tests.conftest import APPS, make_platform
+
+    platform = make_platform(database, tmp_path, clock)
+    platform.publish_folder(APPS / "servicedesk", "tester", "first")
+    with platform.db.begin() as conn:
+        sync_org(conn, platform.apps["servicedesk"].spec.org, clock.now(), with_users=True)
+    assert generate(platform, "servicedesk", "team", 3, options={"values": {"hours": {"between": [6, 10], "step": 2}}}) == 3
+    assert generate(platform, "servicedesk", "account", 30, options={"values": {
+        "plan": {"one_of": "['basic', 'gold', 'gold']"}, "name": "'Account of team ' & team.name"}}) == 30
+    made = generate(platform, "servicedesk", "ticket", 40, options={
+        "where": {"account": "plan == 'gold'"},
+        "values": {"severity": {"between": [1, 2]}, "subject": "account.name", "note": "'hours: ' & account.team"}})
+    assert made == 40
+    live = platform.apps["servicedesk"]
+    with platform.db.connect() as conn:
+        teams = {r["id"]: r for r in conn.execute(select(live.tables["f_servicedesk__team"])).mappings()}
+        accounts = {r["id"]: r for r in conn.execute(select(live.tables["f_servicedesk__account"])).mappings()}
+        tickets = list(conn.execute(select(live.tables["f_servicedesk__ticket"])).mappings())
+    assert {t["hours"] for t in teams.values()} <= {6, 8, 10}
+    assert all(a["name"] == f"Account of team {teams[a['team']]['name']}" for a in accounts.values() if a["team"])
+    assert all(accounts[t["account"]]["plan"] == "gold" for t in tickets)        # where
+    assert all(t["severity"] in (1, 2) and t["subject"] == accounts[t["account"]]["name"] for t in tickets)
+    assert all(t["plan"] == "gold" and t["response_hours"] == 2 for t in tickets)  # lookups and DECIDE ran too
+    assert Decimal(tickets[0]["severity"]) in (1, 2)

@@ -1,22 +1,56 @@
 """`make run` on a fresh machine: `loomwork demo load` publishes the loan app from app_definitions/, creates its
-demo organisation (every user signs in with the one demo password) and fills the forms its `demo` setting names."""
+demo organisation (every user signs in with the one demo password) and fills the forms its `demo` setting names —
+linked records that agree with each other (the generic generator's `where` and `values`), rollups brought up to
+date, so the dashboards have something to show."""
 from __future__ import annotations
+
+from sqlalchemy import func, select
 
 from engine.demo import load_demo
 from tests.conftest import make_platform
 from tests.loan.conftest import share_loaded_specs
 from tests.loan.loan_data import APPS_DIR
 
+FORMS = ["lead", "customer", "follow_up", "loan_product", "due_diligence", "loan_application", "disbursement",
+         "repayment_instalment", "repayment"]
 
-def test_demo_load_publishes_the_app_with_users_and_data(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+
+def test_demo_load_publishes_the_app_with_users_and_linked_data(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
     platform = make_platform(database, tmp_path, clock, apps_dir=APPS_DIR)
     share_loaded_specs(platform)
-    lines = list(load_demo(platform, rows=5))           # five records per form keeps the test quick
+    lines = list(load_demo(platform, rows=40))           # at most 40 records per form keeps the test quick
     assert "loan: version 1 (published now)" in lines
     assert "loan: 20 demo users (password: Loomwork-2026)" in lines
-    assert [line for line in lines if line.endswith("records")] == [
-        "loan: 5 lead records", "loan: 5 customer records", "loan: 5 follow_up records",
-        "loan: 5 due_diligence records"]
+    made = {line.split()[2]: int(line.split()[1]) for line in lines if line.endswith(" records")
+            and line.split()[1].isdigit()}
+    assert list(made) == FORMS and all(n > 0 for n in made.values()), lines
+    assert made["loan_product"] == 6                      # six product codes to choose from: one record each
+    live = platform.apps["loan"]
+
+    def rows(form: str) -> list:  # type: ignore[type-arg]
+        with platform.db.connect() as conn:
+            return list(conn.execute(select(live.tables[f"f_loan__{form}"])).mappings())
+
+    products = {p["id"]: p for p in rows("loan_product")}
+    applications = {a["id"]: a for a in rows("loan_application")}
+    for a in applications.values():                     # within the chosen product's ranges
+        p = products[a["product"]]
+        assert p["min_amount"] <= a["amount"] <= p["max_amount"] and p["min_rate"] <= a["annual_rate"] <= p["max_rate"]
+        assert a["repayment_method"] in p["repayment_methods"]
+    loans = rows("disbursement")
+    assert len({d["application"] for d in loans}) == len(loans)       # one loan per application
+    for d in loans:                                                   # only disbursed applications, same borrower
+        assert applications[d["application"]]["stage"] in ("disbursed", "settled")
+        assert d["customer"] == applications[d["application"]]["customer"]
+    instalments = rows("repayment_instalment")
+    by_id = {d["id"]: d for d in loans}
+    assert all(i["customer"] == by_id[i["disbursement"]]["customer"] for i in instalments)
+    # rollups counted the generated instalments: the loans' instalment counts match the records
+    counted = {d["id"]: d["instalments"] or 0 for d in loans}
+    actual: dict[int, int] = {}
+    for i in instalments:
+        actual[i["disbursement"]] = actual.get(i["disbursement"], 0) + 1
+    assert all(counted[k] == actual.get(k, 0) for k in counted)
     response = platform_client(platform).post("/login", data={"username": "zhao_min", "password": "Loomwork-2026",
                                                               "next": "/"})
     assert response.status_code == 303
