@@ -227,6 +227,18 @@ class FlowService:
                               directory, who, now, action="start")
         return {"id": int(instance_id), "status": status}
 
+    def startable(self, conn: Connection, live: Any, form_key: str, record_id: int, who: Principal
+                  ) -> list[dict[str, Any]]:
+        """The flows of a form ``who`` may start for this record (from its page): those not running for it."""
+        flows = [f for f in live.spec.of_kind("flow").values() if f.form == form_key and f.start_on != "submit"]
+        if not flows:
+            return []
+        running = set(conn.execute(select(instances.c.flow).where(
+            instances.c.app == live.key, instances.c.form == form_key, instances.c.record_id == record_id,
+            instances.c.status.in_((RUNNING, ERROR)))).scalars())
+        return [{"key": f.key, "label": f.label or f.key,
+                 "url": f"/api/apps/{live.key}/flows/{f.key}/instances"} for f in flows if f.key not in running]
+
     def on_record_created(self, conn: Connection, event: Any) -> None:
         """Start every flow of the form marked ``start_on: submit`` (in the record's transaction)."""
         for flow in event.app.spec.of_kind("flow").values():

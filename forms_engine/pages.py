@@ -241,6 +241,9 @@ def build_router() -> APIRouter:
             related = [_related_list(conn, records, live, rel, record_id, who, lang, tz)
                        for rel in (page.related if page and page.related else auto_related(live, spec))]
             timeline = _timeline(conn, request, records, live, spec, page, record_id, who, lang, tz)
+            flows = platform.services.get("flows")
+            startable = flows.startable(conn, live, spec.key, record_id, who) if (
+                can_edit and flows is not None and hasattr(flows, "startable")) else []
         if page and page.sections:
             sections = [{"label": text_of(s.label, lang), "columns": s.columns,
                          "fields": [_field_or_system(spec, k) for k in s.fields]} for s in page.sections]
@@ -251,7 +254,8 @@ def build_router() -> APIRouter:
         return {"title": text_of(spec.label, lang) + " · " + pm.title_of(spec, record), "app": live, "form": spec,
                 "record": record, "refs": refs, "sections": sections, "related": [r for r in related if r],
                 "timeline": timeline, "can_edit": can_edit, "tz": tz, "pm": pm, "page": page,
-                "record_title": pm.title_of(spec, record), "actions": _actions(platform, live, form, who, can_edit)}
+                "record_title": pm.title_of(spec, record), "actions": _actions(platform, live, form, who, can_edit),
+                "startable": startable}
 
     @router.get("/apps/{app}/forms/{form}/{record_id:int}")
     def record_page(app: str, form: str, record_id: int, request: Request, who: Principal = Depends(page_user)) -> Response:

@@ -111,3 +111,19 @@ def test_a_page_definition_lays_out_the_record_page(platform: Platform) -> None:
     assert 'data-key="rating"' not in page  # only the fields the page lists
     assert "Orders" in page and "Ink" in page
     assert "Need · Ink" in page and "&lt;b&gt;soon&lt;/b&gt;" in page and "2026-04-01" in page
+
+
+def test_record_page_offers_to_start_the_forms_flows_until_one_runs(browser: Browser) -> None:
+    browser.login("alice")
+    r = browser.send("POST", BASE + "/records", json={"title": "chairs", "amount": "1200"})
+    assert r.status_code == 201, r.text
+    record_id = r.json()["id"]
+    page = browser.get(f"/apps/purchasing/forms/purchase_request/{record_id}").text
+    assert 'data-start-flow="/api/apps/purchasing/flows/purchase_approval/instances"' in page
+    started = browser.send("POST", "/api/apps/purchasing/flows/purchase_approval/instances", json={"record_id": record_id})
+    assert started.status_code == 201, started.text
+    assert 'data-start-flow="' not in browser.get(f"/apps/purchasing/forms/purchase_request/{record_id}").text
+    other = browser.send("POST", BASE + "/records", json={"title": "desk", "amount": "300"}).json()["id"]
+    browser.login("boss")  # finance may read the request but not change it: no button to start its flow
+    page = browser.get(f"/apps/purchasing/forms/purchase_request/{other}")
+    assert page.status_code == 200 and 'data-start-flow="' not in page.text

@@ -1,0 +1,186 @@
+"""The main story of issue 7 once in headless Chromium, through the pages as people click it: the account manager
+signs in, creates a customer and files an 800,000 application, submits it for approval from its record page; the
+credit officer, a risk officer, both risk directors (countersign) and one general manager (or-sign) act in their
+inboxes; the application reaches contract signing in the account manager's inbox."""
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from engine.clock import FrozenClock
+from engine.db import make_engine
+from engine.identity import sync_org
+from engine.permissions import SYSTEM
+from engine.platform import Platform
+from engine.settings import Settings
+from tests.loan.loan_data import APPS_DIR, LOAN_DIR, id_card
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "Loomwork-2026"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Platform]]:
+    import uvicorn
+
+    from engine.web.app import create_app
+
+    tmp = tmp_path_factory.mktemp("loan-live")
+    url = f"sqlite:///{tmp / 'live.db'}"
+    clock = FrozenClock(datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc))  # Monday 09:30 in Kunming
+    settings = Settings.from_env({"database_url": url, "var_dir": str(tmp / "var"), "attachments_dir": str(tmp / "f"),
+                                  "apps_dir": str(APPS_DIR), "secret_key": "loan-browser-key"})
+    platform = Platform(settings, clock=clock, engine=make_engine(url))
+    platform.upgrade_db()
+    platform.publish_folder(LOAN_DIR, "tester", "loan app")
+    live_app = platform.apps["loan"]
+    with platform.db.begin() as conn:
+        sync_org(conn, live_app.spec.org, clock.now(), with_users=True)
+        # the product catalogue exists before the story (the risk director keeps it)
+        platform.services["records"].create_as_system(conn, live_app, "loan_product", {
+            "code": "JYD-01", "name": "小微经营贷", "category": "business", "min_amount": "10000",
+            "max_amount": "3000000", "min_rate": "0.06", "max_rate": "0.18", "min_term": 3, "max_term": 36,
+            "repayment_methods": ["equal_instalment", "equal_principal", "interest_first"],
+            "guarantee_types": ["credit", "guarantee", "mortgage"]}, SYSTEM)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", platform
+    server.should_exit = True
+    thread.join(timeout=5)
+    platform.db.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(10000)
+        yield pg
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()
+
+
+def login(page: Any, server: str, user: str) -> None:
+    page.context.clear_cookies()
+    page.goto(server + "/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/")
+
+
+def act_in_inbox(page: Any, server: str, user: str, title: str, values: dict[str, str]) -> None:
+    """Sign in as ``user``, open the task named ``title`` from the inbox, fill the node's fields and approve."""
+    login(page, server, user)
+    page.goto(server + "/inbox")
+    page.locator("[data-inbox=todo]").get_by_text(title).first.click()
+    page.wait_for_url(re.compile(r".*/flows/tasks/\d+$"))
+    for key, value in values.items():
+        field = page.locator(f'[data-field="{key}"] [name="{key}"]')
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    page.click("[data-action=approve]")
+    page.wait_for_url(server + "/inbox")
+
+
+def test_main_story_through_the_pages(page: Any, live: tuple[str, Platform]) -> None:
+    server, platform = live
+    login(page, server, "yang_fan")
+    # a new individual customer
+    page.goto(server + "/apps/loan/forms/customer/new")
+    page.fill('[data-key="name"] input', "李建国")
+    page.fill('[data-key="id_card"] input', id_card(date(1985, 6, 1)))
+    page.fill('[data-key="phone"] input', "13800138000")
+    region = page.locator('[data-key="region"]')
+    region.locator("select[data-level='0']").select_option("530000")
+    region.locator("select[data-level='1'] option[value='530100']").wait_for(state="attached")
+    region.locator("select[data-level='1']").select_option("530100")
+    region.locator("select[data-level='2'] option[value='530102']").wait_for(state="attached")
+    region.locator("select[data-level='2']").select_option("530102")
+    page.select_option('[data-key="industry"] select', "tea_coffee")
+    page.fill('[data-key="annual_income"] input', "600000")
+    page.fill('[data-key="credit_score"] input', "720")
+    page.fill('[data-key="debt_ratio"] input', "35")
+    page.select_option('[data-key="rating"] select', "B")
+    page.select_option('[data-key="account_manager"] select', label="杨帆")
+    page.click("[data-save-button]")
+    page.wait_for_url(re.compile(r".*/apps/loan/forms/customer/\d+$"))
+    customer_number = page.locator('[data-key="number"] dd').inner_text().strip()
+    assert customer_number.startswith("KH-2026-")
+    # the 800,000 application, picking the customer and the product by searching
+    page.goto(server + "/apps/loan/forms/loan_application/new")
+    page.fill('[data-key="customer"] [data-query]', "李建国")
+    page.click('[data-key="customer"] [data-results] li >> nth=0')
+    page.fill('[data-key="product"] [data-query]', "小微")
+    page.click('[data-key="product"] [data-results] li >> nth=0')
+    page.fill('[data-key="amount"] input', "800000")
+    page.fill('[data-key="term_months"] input', "12")
+    page.fill('[data-key="annual_rate"] input', "8.5")
+    page.select_option('[data-key="repayment_method"] select', "equal_instalment")
+    page.select_option('[data-key="guarantee_type"] select', "mortgage")
+    page.select_option('[data-key="purpose"] select', "working_capital")
+    page.select_option('[data-key="account_manager"] select', label="杨帆")
+    page.click("[data-save-button]")
+    page.wait_for_url(re.compile(r".*/apps/loan/forms/loan_application/\d+$"))
+    number = page.locator('[data-key="number"] dd').inner_text().strip()
+    assert number.startswith("LA-202603-")
+    # submitted for approval from the record page
+    page.click("[data-start-flow]")
+    page.wait_for_url(re.compile(r".*/flows/instances/\d+$"))
+    # the approvers act in their inboxes
+    act_in_inbox(page, server, "sun_li", number, {"initial_review_opinion": "资料齐全，经营真实"})
+    act_in_inbox(page, server, "qian_lei", number, {"risk_grade": "R2", "risk_opinion": "抵押充足",
+                                                    "approved_amount": "800000", "approved_rate": "0.085"})
+    act_in_inbox(page, server, "wang_qiang", number, {"director_opinion": "同意"})
+    login(page, server, "zhang_wei")                       # the countersign waits for the second director
+    page.goto(server + "/inbox")
+    assert page.locator("[data-inbox=todo]").get_by_text(number).count() == 0
+    act_in_inbox(page, server, "lin_xue", number, {"director_opinion": "同意"})
+    act_in_inbox(page, server, "li_na", number, {"gm_opinion": "同意放款"})
+    login(page, server, "zhang_wei")                       # or-sign: one general manager was enough
+    page.goto(server + "/inbox")
+    assert page.locator("[data-inbox=todo]").get_by_text(number).count() == 0
+    # contract signing is the account manager's next task; the application reads approved
+    login(page, server, "yang_fan")
+    page.goto(server + "/inbox")
+    page.locator("[data-inbox=todo]").get_by_text(number).first.click()
+    page.wait_for_url(re.compile(r".*/flows/tasks/\d+$"))
+    assert "签订合同" in page.locator("h1").inner_text()
+    page.goto(server + "/apps/loan/forms/loan_application")
+    page.get_by_text(number).first.click()
+    page.wait_for_url(re.compile(r".*/apps/loan/forms/loan_application/\d+$"))
+    body = page.locator(".lw-record-main").inner_text()
+    assert "已批准" in body and "800,000.00" in body.replace("800000.00", "800,000.00")
