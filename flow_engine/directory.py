@@ -6,16 +6,25 @@ small indexed queries and remembers answers for the length of one step (one tran
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, bindparam, select
 
 from engine.tables import departments, user_roles, users
 
+from .tables import delegations
+
 #: The role whose members get a node's tasks under ``if_none: admin`` (plus every user marked admin).
 ADMIN_ROLE = "admin"
 
-_PERSON = (users.c.id, users.c.username, users.c.department_id)
+#: whom a user's new tasks go to at ``b_now`` (a standing delegation while away; the latest one wins), read with the
+#: user, so a step that creates tasks needs no query of its own for it
+_AWAY = (select(delegations.c.delegate_id)
+         .where(delegations.c.user_id == users.c.id, delegations.c.starts_at <= bindparam("b_now"),
+                delegations.c.ends_at > bindparam("b_now"), delegations.c.revoked_at.is_(None))
+         .order_by(delegations.c.id.desc()).limit(1).scalar_subquery().label("away_to"))
+_PERSON = (users.c.id, users.c.username, users.c.department_id, _AWAY)
 _ACTIVE = users.c.is_active.is_(True)
 _BY_NAME = select(*_PERSON).where(users.c.username == bindparam("b_name"), _ACTIVE)
 _BY_NAMES = select(*_PERSON).where(users.c.username.in_(bindparam("b_names", expanding=True)), _ACTIVE)
@@ -31,8 +40,11 @@ _DEPARTMENTS = select(departments.c.id, departments.c.key, departments.c.parent_
 class DbDirectory:
     """A ``flow_engine.Directory`` over the platform's org tables, for one connection."""
 
-    def __init__(self, conn: Connection, names: dict[str, int] | None = None) -> None:
+    def __init__(self, conn: Connection, names: dict[str, int] | None = None, now: datetime | None = None) -> None:
         self.conn = conn
+        self.now = now
+        #: user id → delegate id (or None) at ``now``, for the users read in this step (only with ``now``)
+        self.away: dict[int, int | None] = {}
         self._known = names if names is not None else {}  # username → id, shared between steps
         self._ids: dict[str, int | None] = {}
         self._names: dict[int, str] = {}
@@ -42,13 +54,18 @@ class DbDirectory:
 
     # -- names and ids ----------------------------------------------------------------------------------------------
     def _load_users(self, query: Any, params: dict[str, Any]) -> list[Any]:
-        rows = self.conn.execute(query, params).all()
+        rows = self.conn.execute(query, {**params, "b_now": self.now}).all()
         for r in rows:
-            self._known[r.username] = r.id
-            self._ids[r.username] = r.id
-            self._names[r.id] = r.username
-            self._dept_of[r.username] = r.department_id
+            self._seen(r)
         return rows
+
+    def _seen(self, r: Any) -> None:
+        self._known[r.username] = r.id
+        self._ids[r.username] = r.id
+        self._names[r.id] = r.username
+        self._dept_of[r.username] = r.department_id
+        if self.now is not None:
+            self.away[r.id] = r.away_to
 
     def user_id(self, username: str) -> int | None:
         """The id of an active user, or None."""
@@ -102,15 +119,12 @@ class DbDirectory:
     # -- the Directory protocol ---------------------------------------------------------------------------------------
     def users_with_role(self, role: str) -> Sequence[str]:
         if role not in self._roles:
-            rows = list(self.conn.execute(_IN_ROLE, {"b_role": role}).all())
+            rows = list(self.conn.execute(_IN_ROLE, {"b_role": role, "b_now": self.now}).all())
             if role == ADMIN_ROLE:
                 seen = {r.id for r in rows}
-                rows += [r for r in self.conn.execute(_ADMINS) if r.id not in seen]
+                rows += [r for r in self.conn.execute(_ADMINS, {"b_now": self.now}) if r.id not in seen]
             for r in rows:
-                self._ids[r.username] = r.id
-                self._known[r.username] = r.id
-                self._names[r.id] = r.username
-                self._dept_of[r.username] = r.department_id
+                self._seen(r)
             self._roles[role] = [r.username for r in rows]
         return list(self._roles[role])
 

@@ -35,7 +35,7 @@ from .errors import FieldNotEditable, InvalidPayload, TaskNotFound, UnknownActio
 from .spec import FlowSpec
 from .state import (ERROR, FINISHED, OPEN, RUNNING, SYSTEM, Effect, FlowFailed, FlowFinished, InstanceState,
                     NodeEntered, NodeLeft, RunActions, StartSubflow)
-from .store import OPEN_TASKS, TASK_BY_ID, StepInfo, due_timers, lock_instance, persist_step
+from .store import OPEN_TASKS, StepInfo, due_timers, lock_instance, persist_step, task_and_instance
 from .tables import delegations, instances, timers
 
 log = logging.getLogger("loomwork.flows")
@@ -49,6 +49,11 @@ TIMER_ATTEMPTS = 5
 #: Most pinned versions kept loaded.
 VERSION_CACHE = 32
 
+_BUSY = select(instances.c.id).where(
+    instances.c.app == bindparam("b_app"), instances.c.form == bindparam("b_form"),
+    instances.c.record_id == bindparam("b_record"), instances.c.flow == bindparam("b_flow"),
+    instances.c.status.in_((RUNNING, ERROR))).limit(1)
+_INSERT_INSTANCE = insert(instances).returning(instances.c.id)
 _DELEGATED = (select(delegations.c.user_id, delegations.c.delegate_id)
               .where(delegations.c.user_id.in_(bindparam("b_ids", expanding=True)),
                      delegations.c.starts_at <= bindparam("b_now"), delegations.c.ends_at > bindparam("b_now"),
@@ -200,28 +205,28 @@ class FlowService:
             grant = effective(form.permissions, who)
             if not in_scope(grant.read, row, who):
                 raise NotFound(f"no {form.key} record {record_id}")
-        busy = conn.execute(select(instances.c.id).where(
-            instances.c.app == app_key, instances.c.form == form.key, instances.c.record_id == record_id,
-            instances.c.flow == flow_key, instances.c.status.in_((RUNNING, ERROR)))).first()
+        busy = conn.execute(_BUSY, {"b_app": app_key, "b_form": form.key, "b_record": record_id,
+                                    "b_flow": flow_key}).first()
         if busy is not None and parent is None:
             raise Conflict(f"{form.key} record {record_id} is already in flow '{flow_key}' (instance {busy.id})",
                            details=[{"instance": busy.id}])
         pinned = self.pinned(app_key, live.version, flow_key)
         now = self._now(pinned)
-        directory = DbDirectory(conn, self.names)
+        directory = DbDirectory(conn, self.names, now)
         actor = self._actor(who)
         title = self._title(form, row)
         empty = InstanceState("", flow.key, flow.version, actor, RUNNING, {}, now)
-        instance_id = conn.execute(insert(instances).values(
-            app=app_key, flow=flow_key, form=form.key, record_id=record_id, title=title, app_version=live.version,
-            flow_hash=flow.version, status=RUNNING, outcome=None, position=[], error=None,
-            initiator_id=who.id or None, parent_id=parent[0] if parent else None,
-            parent_task=parent[1] if parent else None, state=empty.to_dict(), row_version=0, started_at=now,
-            updated_at=now, finished_at=None)).inserted_primary_key[0]
+        inst: dict[str, Any] = {
+            "app": app_key, "flow": flow_key, "form": form.key, "record_id": record_id, "title": title,
+            "app_version": live.version, "flow_hash": flow.version, "status": RUNNING, "outcome": None, "position": [],
+            "error": None, "initiator_id": who.id or None, "parent_id": parent[0] if parent else None,
+            "parent_task": parent[1] if parent else None, "state": empty.to_dict(), "row_version": 0,
+            "started_at": now, "updated_at": now, "finished_at": None}
+        # the row as written is the row: no reading it back
+        instance_id = inst["id"] = conn.execute(_INSERT_INSTANCE, inst).scalar_one()
         values = self._values(conn, live, form, row, pinned, directory)
         state, effects = runtime.start(flow, values, actor, directory, now, instance_id=str(instance_id),
                                        calendar=pinned.calendar, decide=self._decide(pinned))
-        inst = conn.execute(select(instances).where(instances.c.id == instance_id)).mappings().one()
         self._emit(conn, inst, "started", flow.start.id, None, who.id or None, now)
         status = self._commit(conn, inst, pinned, dataclasses.replace(empty, id=str(instance_id)), state, effects,
                               directory, who, now, action="start")
@@ -252,11 +257,10 @@ class FlowService:
         payload = dict(payload or {})
         if action not in TASK_ACTIONS:
             raise UnknownAction(f"unknown action '{action}'", details=[{"allowed": list(TASK_ACTIONS)}])
-        task = conn.execute(TASK_BY_ID, {"b_id": task_id}).mappings().first()
-        if task is None or task["kind"] == "cc":
+        inst = task_and_instance(conn, task_id)  # one statement: the task's key and kind, its instance locked
+        if inst is None or inst["t_kind"] == "cc":
             raise TaskNotFound(f"no task {task_id}")
-        inst = lock_instance(conn, task["instance_id"])
-        assert inst is not None
+        task = {"task_key": inst["t_task_key"], "kind": inst["t_kind"], "instance_id": inst["id"]}
         if if_match is not None and inst["row_version"] != if_match:
             from engine.errors import PreconditionFailed
 
@@ -266,7 +270,7 @@ class FlowService:
         live = self.platform.app(inst["app"])
         form = live.spec.forms[pinned.flow.form]
         now = self._now(pinned)
-        directory = DbDirectory(conn, self.names)
+        directory = DbDirectory(conn, self.names, now)
         actor = self._actor(who)
         old = InstanceState.from_dict(inst["state"])
         if action == "delegate":
@@ -381,11 +385,12 @@ class FlowService:
         pinned = self.pinned(inst["app"], inst["app_version"], inst["flow"], inst["flow_hash"])
         live = self.platform.app(inst["app"])
         form = live.spec.forms[pinned.flow.form]
-        directory = DbDirectory(conn, self.names)
+        now = self._now(pinned)
+        directory = DbDirectory(conn, self.names, now)
         row = self._record_row(conn, live, form, inst["record_id"])
         old = InstanceState.from_dict(inst["state"])
         old = dataclasses.replace(old, values=self._values(conn, live, form, row, pinned, directory))
-        return inst, pinned, old, directory, self._now(pinned)
+        return inst, pinned, old, directory, now
 
     # -- timers ---------------------------------------------------------------------------------------------------------
     def fire_due_timers(self, limit: int = 500) -> int:
@@ -449,8 +454,8 @@ class FlowService:
                         record_id=inst["record_id"], link=f"/api/flows/instances/{inst['id']}",
                         flow_label=flow.label or flow.key)
         followups = self._side_effects(conn, inst, pinned, effects, who, info)
-        version = persist_step(conn, inst, flow, old, new, effects, directory, info, now,
-                               self.platform.services.get("notifications"))
+        done = persist_step(conn, inst, flow, old, new, effects, directory, info, now,
+                            self.platform.services.get("notifications"))
         audit.record(conn, at=now, user_id=who.id or None, app=inst["app"], form=inst["form"],
                      record_id=inst["record_id"], action=f"flow_{action}"[:32], def_version=inst["app_version"],
                      extra={"instance": inst["id"], "flow": inst["flow"], "task": task_key, "status": new.status,
@@ -468,10 +473,13 @@ class FlowService:
             followups.append(lambda: self._complete_parent(conn, inst, new))
         for step in followups:
             step()
-        open_tasks = [{"id": t.id, "node": t.node, "assignee_id": t.assignee_id}
-                      for t in conn.execute(OPEN_TASKS, {"b_id": inst["id"]})]
+        open_tasks = done.open_tasks
+        if open_tasks is None or followups:  # an instance from before task ids were kept, or a sub-flow may have
+            # come back to this one: read its open tasks
+            open_tasks = [{"id": t.id, "node": t.node, "assignee_id": t.assignee_id}
+                          for t in conn.execute(OPEN_TASKS, {"b_id": inst["id"]})]
         return {"status": new.status, "outcome": new.outcome, "position": [a.node for a in new.active],
-                "error": new.failure.message if new.failure else None, "row_version": version,
+                "error": new.failure.message if new.failure else None, "row_version": done.version,
                 "open_tasks": open_tasks}
 
     def _delegate(self, conn: Connection, pinned: Pinned, old: InstanceState, new: InstanceState,
@@ -484,10 +492,13 @@ class FlowService:
         ids = directory.user_ids(t.assignee for t in fresh)
         if not ids:
             return new, effects
-        rows = conn.execute(_DELEGATED, {"b_ids": list(ids.values()), "b_now": now}).all()
-        if not rows:
+        if directory.now == now and all(i in directory.away for i in ids.values()):
+            to = {i: d for i, d in directory.away.items() if d is not None}  # read with the users in this step
+        else:
+            to = {r.user_id: r.delegate_id
+                  for r in conn.execute(_DELEGATED, {"b_ids": list(ids.values()), "b_now": now})}
+        if not to:
             return new, effects
-        to = {r.user_id: r.delegate_id for r in rows}
         for task in fresh:
             delegate_id = to.get(ids.get(task.assignee, -1))
             delegate = directory.username(delegate_id) if delegate_id else None

@@ -55,7 +55,7 @@ _TASK_COLUMNS = ("node", "kind", "visit", "assignee_id", "status", "remind_at", 
 _UPDATE_TASK = (update(tasks).where(tasks.c.instance_id == bindparam("b_instance"),
                                     tasks.c.task_key == bindparam("b_key"))
                 .values(**{c: bindparam("b_" + c) for c in _TASK_COLUMNS}))
-_INSERT_TASK = insert(tasks)
+_INSERT_TASK = insert(tasks).returning(tasks.c.id, tasks.c.task_key)
 _INSERT_HISTORY = insert(history)
 _INSERT_TIMER = insert(timers)
 _DELETE_TIMER = delete(timers).where(timers.c.instance_id == bindparam("b_instance"),
@@ -63,12 +63,26 @@ _DELETE_TIMER = delete(timers).where(timers.c.instance_id == bindparam("b_instan
 TASK_BY_ID = select(tasks).where(tasks.c.id == bindparam("b_id"))
 OPEN_TASKS = (select(tasks.c.id, tasks.c.node, tasks.c.assignee_id)
               .where(tasks.c.instance_id == bindparam("b_id"), tasks.c.status == OPEN).order_by(tasks.c.id))
+#: a task and its instance in one statement (the instance row locked on PostgreSQL)
+_TASK_COLUMNS_JOINED = (tasks.c.task_key.label("t_task_key"), tasks.c.kind.label("t_kind"))
+_TASK_INSTANCE = (select(instances, *_TASK_COLUMNS_JOINED).select_from(tasks.join(instances,
+                  instances.c.id == tasks.c.instance_id)).where(tasks.c.id == bindparam("b_task")))
+_TASK_INSTANCE_LOCKED = _TASK_INSTANCE.with_for_update(of=instances)
+#: the key under which the instance's state JSON keeps its tasks' row ids (task key → lw_flow_tasks.id)
+ROWS = "rows"
 
 
 def lock_instance(conn: Connection, instance_id: int) -> Mapping[str, Any] | None:
     """The instance row, locked for this transaction on PostgreSQL (SQLite's writer lock covers it)."""
     query = _INSTANCE_LOCKED if conn.dialect.name == "postgresql" else _INSTANCE
     return conn.execute(query, {"b_id": instance_id}).mappings().first()
+
+
+def task_and_instance(conn: Connection, task_id: int) -> Mapping[str, Any] | None:
+    """The instance row of task ``task_id`` (locked on PostgreSQL) with the task's ``t_task_key`` and ``t_kind``,
+    in one statement; None if there is no such task."""
+    query = _TASK_INSTANCE_LOCKED if conn.dialect.name == "postgresql" else _TASK_INSTANCE
+    return conn.execute(query, {"b_task": task_id}).mappings().first()
 
 
 def _plain(record: Any) -> dict[str, Any]:
@@ -119,26 +133,29 @@ def _trace(flow: FlowSpec, node_id: str, values: Mapping[str, Any]) -> list[dict
     return out
 
 
+@dataclass
+class Persisted:
+    """What a persisted step left: the instance's new ``row_version`` and its open tasks as ``{id, node,
+    assignee_id}`` (ordered by id), known from the state and the task rows' ids kept in it (None for an instance
+    written before those ids were kept: the caller reads them)."""
+
+    version: int
+    open_tasks: list[dict[str, Any]] | None
+
+
 def persist_step(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old: InstanceState, new: InstanceState,
                  effects: Sequence[Effect], directory: DbDirectory, info: StepInfo, now: datetime,
-                 notifier: Any) -> int:
-    """Write one step; returns the new row_version. Raises ``PreconditionFailed`` if the row changed meanwhile."""
+                 notifier: Any) -> Persisted:
+    """Write one step. Raises ``PreconditionFailed`` if the row changed meanwhile."""
     instance_id = row["id"]
-    position = [a.node for a in new.active]
-    values = {"b_id": instance_id, "b_version": row["row_version"], "b_state": dump_state(new),
-              "b_status": new.status, "b_outcome": new.outcome, "b_position": position,
-              "b_error": new.failure.message if new.failure else None, "b_updated": now,
-              "b_finished": new.finished_at, "b_next": row["row_version"] + 1}
-    done = conn.execute(_UPDATE_INSTANCE, values)
-    if done.rowcount != 1:
-        raise PreconditionFailed(f"flow instance {instance_id} was changed meanwhile; reload and try again")
-
-    # people named in this step, resolved to ids at once
+    # people named in this step (and the assignees of the open tasks), resolved to ids at once
     names: set[str] = set()
     old_tasks = {t.id: t for t in old.tasks}
     changed = [t for t in new.tasks if old_tasks.get(t.id) != t]
     for t in changed:
         names.update(n for n in (t.assignee, t.acted_by, t.added_by) if n)
+    open_now = new.open_tasks()
+    names.update(t.assignee for t in open_now)
     for e in effects:
         if isinstance(e, Notify):
             names.update(e.users)
@@ -146,11 +163,27 @@ def persist_step(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old: 
     names.discard(SYSTEM)
     ids = directory.ids_of(names) if names else {}
 
-    _sync_tasks(conn, row, flow, old_tasks, changed, ids, info)
+    # task rows first: the ids of new ones go into the state written below
+    rows = dict((row["state"] or {}).get(ROWS) or {})
+    rows.update(_sync_tasks(conn, row, flow, old_tasks, changed, ids, info))
+    state = dump_state(new)
+    state[ROWS] = rows
+    version = row["row_version"] + 1
+    done = conn.execute(_UPDATE_INSTANCE, {
+        "b_id": instance_id, "b_version": row["row_version"], "b_state": state, "b_status": new.status,
+        "b_outcome": new.outcome, "b_position": [a.node for a in new.active],
+        "b_error": new.failure.message if new.failure else None, "b_updated": now, "b_finished": new.finished_at,
+        "b_next": version})
+    if done.rowcount != 1:
+        raise PreconditionFailed(f"flow instance {instance_id} was changed meanwhile; reload and try again")
     _sync_timers(conn, instance_id, old, new)
     _write_history(conn, row, flow, old, new, effects, ids, info, now)
     _notify(conn, row, flow, new, effects, ids, info, now, notifier)
-    return int(values["b_next"])
+    open_tasks: list[dict[str, Any]] | None = None
+    if all(t.id in rows for t in open_now):
+        open_tasks = sorted(({"id": rows[t.id], "node": t.node, "assignee_id": ids.get(t.assignee)}
+                             for t in open_now), key=lambda t: t["id"])
+    return Persisted(version, open_tasks)
 
 
 def _jsonable(value: Any) -> Any:
@@ -160,7 +193,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def _sync_tasks(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old_tasks: Mapping[str, Any],
-                changed: Sequence[Any], ids: Mapping[str, int], info: StepInfo) -> None:
+                changed: Sequence[Any], ids: Mapping[str, int], info: StepInfo) -> dict[str, int]:
+    """Update the changed task rows and insert the new ones; returns the new rows' ids by task key."""
     fresh, stale = [], []
     for t in changed:
         data = {"node": t.node, "kind": t.kind, "visit": t.visit, "assignee_id": ids.get(t.assignee),
@@ -174,8 +208,9 @@ def _sync_tasks(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old_ta
                                  "node_name": flow.node(t.node).label, "title": info.title, "created_at": t.created_at})
     if stale:
         conn.execute(_UPDATE_TASK, stale)
-    if fresh:
-        conn.execute(_INSERT_TASK, fresh)
+    if not fresh:
+        return {}
+    return {key: int(new_id) for new_id, key in conn.execute(_INSERT_TASK, fresh)}
 
 
 def _timer_set(state: InstanceState) -> set[tuple[str, str, datetime]]:
