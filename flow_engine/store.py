@@ -98,13 +98,28 @@ def _plain(record: Any) -> dict[str, Any]:
     return out
 
 
-def dump_state(state: InstanceState) -> dict[str, Any]:
-    """``state.to_dict()`` with JSON-safe record values, built without the generic walk (it runs at every step)."""
+def dump_state(state: InstanceState, previous: InstanceState | None = None,
+               source: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``state.to_dict()`` with JSON-safe record values, built without the generic walk (it runs at every step).
+
+    ``source`` is the JSON that ``previous`` was read from: the tasks, visits, log entries and active nodes a step
+    left as they were (the very same objects) are taken from it instead of being serialised again."""
+    known: dict[int, Any] = {}
+    if previous is not None and source:
+        for name in ("tasks", "active", "visits", "log"):
+            items, dumped = getattr(previous, name), source.get(name) or ()
+            if len(items) == len(dumped):
+                known.update(zip(map(id, items), dumped))
+
+    def plain(record: Any) -> Any:
+        found = known.get(id(record))
+        return found if found is not None else _plain(record)
+
     return {"format": STATE_FORMAT, "id": state.id, "flow": state.flow, "version": state.version,
             "initiator": state.initiator, "status": state.status, "values": _jsonable(state.values),
-            "started_at": state.started_at.isoformat(), "tasks": [_plain(t) for t in state.tasks],
-            "active": [_plain(a) for a in state.active], "arrivals": dict(state.arrivals),
-            "visits": [_plain(v) for v in state.visits], "log": [_plain(e) for e in state.log],
+            "started_at": state.started_at.isoformat(), "tasks": [plain(t) for t in state.tasks],
+            "active": [plain(a) for a in state.active], "arrivals": dict(state.arrivals),
+            "visits": [plain(v) for v in state.visits], "log": [plain(e) for e in state.log],
             "outcome": state.outcome, "finished_at": state.finished_at.isoformat() if state.finished_at else None,
             "failure": _plain(state.failure) if state.failure else None, "acted": state.acted, "seq": state.seq}
 
@@ -166,7 +181,7 @@ def persist_step(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old: 
     # task rows first: the ids of new ones go into the state written below
     rows = dict((row["state"] or {}).get(ROWS) or {})
     rows.update(_sync_tasks(conn, row, flow, old_tasks, changed, ids, info))
-    state = dump_state(new)
+    state = dump_state(new, old, row["state"])
     state[ROWS] = rows
     version = row["row_version"] + 1
     done = conn.execute(_UPDATE_INSTANCE, {
