@@ -190,3 +190,38 @@ def test_automations_can_start_a_flow_as_the_system(platform, api) -> None:  # t
     with platform.db.connect() as conn:
         row = conn.execute(select(tasks).where(tasks.c.instance_id == started["id"])).mappings().first()
     assert row is not None and row["status"] == "open"
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["ids kept", "state without task ids"])
+def test_the_open_tasks_a_step_returns_are_the_task_rows(api, platform, legacy) -> None:  # type: ignore[no-untyped-def]
+    """A step answers with its open tasks from the state and the row ids kept in it (no re-read); they must be the
+    rows an inbox shows, through a countersign to the end, also for instances written before the ids were kept."""
+    from engine.identity import load_principal
+
+    iid = start(api, record(api, amount="80000"))
+    service = platform.services["flows"]
+
+    def rows() -> list[dict[str, object]]:
+        with platform.db.connect() as conn:
+            return [{"id": r.id, "node": r.node, "assignee_id": r.assignee_id} for r in conn.execute(
+                select(tasks.c.id, tasks.c.node, tasks.c.assignee_id).where(
+                    tasks.c.instance_id == iid, tasks.c.status == "open").order_by(tasks.c.id))]
+
+    open_now = rows()
+    assert open_now
+    steps = 0
+    while open_now:
+        if legacy:  # as an instance persisted before: its state JSON has no task ids
+            with platform.db.begin() as conn:
+                state = dict(conn.execute(select(instances.c.state).where(instances.c.id == iid)).scalar_one())
+                state.pop("rows", None)
+                conn.execute(instances.update().where(instances.c.id == iid).values(state=state))
+        first = open_now[0]
+        with platform.db.begin() as conn:
+            who = load_principal(conn, int(first["assignee_id"]))  # type: ignore[arg-type]
+            payload = {"values": {"category": "it"}} if first["node"] == "finance_countersign" else {}
+            status = service.act(conn, int(first["id"]), who, "approve", payload)["status"]  # type: ignore[arg-type]
+        open_now = rows()
+        assert status["open_tasks"] == open_now
+        steps += 1
+    assert steps >= 3 and status["status"] == "finished"
