@@ -47,6 +47,17 @@ MAX_TITLE = 200
 MAX_PAGE = 200
 
 
+#: API paths whose page in the portal is the same path without ``/api`` (a flow's instance and task links).
+PAGE_PREFIXES = ("/api/flows/",)
+
+
+def page_link(link: str | None) -> str | None:
+    """The portal page a notification's link opens (``/api/flows/instances/3`` → ``/flows/instances/3``)."""
+    if link and link.startswith(PAGE_PREFIXES):
+        return link[len("/api"):]
+    return link
+
+
 class Notifications:
     """The notification service (``platform.services["notifications"]``)."""
 
@@ -102,7 +113,7 @@ class Notifications:
             live = self.platform.apps.get(r["app"]) if r.get("app") else None
             label = str(live.spec.label) if live is not None else r.get("app")
             mails.append({"app": r.get("app") or "", "source": f"notification:{r['kind']}", "to": to,
-                          **render(title=r["title"], body=r.get("body"), link=r.get("link"), app_label=label,
+                          **render(title=r["title"], body=r.get("body"), link=page_link(r.get("link")), app_label=label,
                                    public_url=public_url)})
         return int(box.enqueue_mails(conn, mails))
 

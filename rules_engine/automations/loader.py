@@ -7,7 +7,7 @@ user fields notified, and webhook URLs (http(s); an address literal in a private
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from engine.errors import DefinitionError
@@ -51,6 +51,9 @@ class _Builder:
         self.forms: Mapping[str, Any] = ctx.specs.get("form", {})
         self.raw_forms: Mapping[str, Any] = ctx.raw.get("form", {})
         self.scopes: dict[str, Scope] = {}
+        specs = getattr(ctx, "specs", None) or {}
+        #: the app's decision tables (built before automations), for ``DECIDE``
+        self.tables = {k: v for k, v in (specs.get("decision_table") or {}).items() if v is not None}
 
     # -- helpers ---------------------------------------------------------------------------------------------------
     def error(self, path: tuple[Any, ...], message: str, hint: str | None = None) -> None:
@@ -93,6 +96,8 @@ class _Builder:
         """A compiled expression, or a Literal for a YAML number/boolean/null; None (reported) on an error."""
         if not isinstance(source, str):
             return Literal(source)
+        if not scope.tables and self.tables:  # DECIDE("key", ...) may call the app's decision tables
+            scope = replace(scope, tables=self.tables)
         try:
             return compile_expression(source, scope)
         except ExpressionCompileError as exc:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, insert, select
 
 from engine.errors import Forbidden, LoomworkError, NotFound
 
+from ..decision.table import Recording, recording
 from ..env import Env
 from ..errors import EvalError
 from ..expr.operators import as_text
@@ -251,11 +252,12 @@ class Automations:
                                  details=[{"chain": list(chain + (label,))}])
         token = _CHAIN.set(chain + (label,))
         try:
-            return self._run(conn, run, depth=len(chain))
+            with recording() as decided:
+                return self._run(conn, run, depth=len(chain), decided=decided)
         finally:
             _CHAIN.reset(token)
 
-    def _run(self, conn: Connection, run: Run, depth: int) -> dict[str, Any]:
+    def _run(self, conn: Connection, run: Run, depth: int, decided: Recording | None = None) -> dict[str, Any]:
         auto = run.auto
         if run.values is None:
             run.values = self.load(conn, run)
@@ -276,7 +278,10 @@ class Automations:
                 raise AutomationFailed(f"automation '{auto.key}' ({auto.file}), action {action.index + 1} "
                                        f"({action.kind}): {exc.message}", details=exc.details) from None
         summary = {"automation": auto.key, "status": "done", "actions": run.done}
+        # the decision tables the condition, the actions and the formulas they recalculated consulted, explained
+        traces = decided.traces() if decided is not None else []
         conn.execute(insert(runs).values(
+            decisions=_jsonable(traces) if traces else None,
             app=run.live.key, automation=auto.key, trigger=auto.trigger.describe()[:200],
             form=run.form.key if run.form is not None else None, record_id=run.record_id,
             user_id=run.who.id or None if run.who is not None else None, status="done",

@@ -28,6 +28,8 @@ runs = Table(
     #: done | skipped (the condition was false) | failed
     Column("status", String(16), nullable=False),
     Column("actions", JSON, nullable=True),
+    #: traces of the decision tables consulted (``Decision.trace``), so a decision can be audited later
+    Column("decisions", JSON, nullable=True),
     Column("error", Text, nullable=True),
     Column("depth", Integer, nullable=False),
     Column("started_at", UtcDateTime(), nullable=False),

@@ -6,8 +6,8 @@ traces), ``analysis.py`` finds overlaps and gaps, ``testing.py`` runs the exampl
 from __future__ import annotations
 
 from .loader import build_decision_table
-from .table import AGGREGATIONS, HIT_POLICIES, Decision, DecisionTable
+from .table import AGGREGATIONS, HIT_POLICIES, Decision, DecisionTable, Recording, recording
 from .testing import TestResult, run_table_tests, run_tests, summary_line
 
-__all__ = ["AGGREGATIONS", "HIT_POLICIES", "Decision", "DecisionTable", "TestResult", "build_decision_table",
-           "run_table_tests", "run_tests", "summary_line"]
+__all__ = ["AGGREGATIONS", "HIT_POLICIES", "Decision", "DecisionTable", "Recording", "TestResult",
+           "build_decision_table", "recording", "run_table_tests", "run_tests", "summary_line"]

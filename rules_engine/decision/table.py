@@ -1,9 +1,11 @@
 """Decision tables at run time: specs compiled into one Python function per table, hit policies, explanations."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal, getcontext, setcontext
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 from ..env import DEFAULT_ENV, Env
 from ..errors import EvalError
@@ -16,6 +18,45 @@ from .cells import Cell
 HIT_POLICIES = ("UNIQUE", "ANY", "FIRST", "PRIORITY", "RULE ORDER", "OUTPUT ORDER", "COLLECT")
 SINGLE_HIT = frozenset({"UNIQUE", "ANY", "FIRST", "PRIORITY"})
 AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
+#: Most decisions one ``recording()`` keeps (a loop over a thousand rows keeps the first ones and a count).
+MAX_RECORDED = 100
+
+_RECORDING: ContextVar["Recording | None"] = ContextVar("lw_decision_recording", default=None)
+
+
+class Recording:
+    """The decisions evaluated inside one ``recording()`` block, to store their traces with what they decided."""
+
+    __slots__ = ("decisions", "dropped")
+
+    def __init__(self) -> None:
+        self.decisions: list[Decision] = []
+        self.dropped = 0
+
+    def add(self, decision: "Decision") -> None:
+        if len(self.decisions) < MAX_RECORDED:
+            self.decisions.append(decision)
+        else:
+            self.dropped += 1
+
+    def traces(self) -> list[dict[str, Any]]:
+        """Each decision's trace (JSON), in evaluation order; a last ``{"omitted": N}`` when some were dropped."""
+        out = [d.trace for d in self.decisions]
+        if self.dropped:
+            out.append({"omitted": self.dropped})
+        return out
+
+
+@contextmanager
+def recording() -> Iterator[Recording]:
+    """Collect every decision table evaluated in this block (this thread or task), e.g. by ``DECIDE`` in a
+    condition, an action's values or a formula recalculated meanwhile. Blocks nest: an inner block keeps its own."""
+    found = Recording()
+    token = _RECORDING.set(found)
+    try:
+        yield found
+    finally:
+        _RECORDING.reset(token)
 
 
 @dataclass(frozen=True)
@@ -119,8 +160,12 @@ class DecisionTable:
         finally:
             setcontext(old)
         numbers = self._numbers
-        return Decision(result, tuple(numbers[i] for i in matched) if len(matched) != 1 else (numbers[matched[0]],),
-                        converted, self)
+        decision = Decision(result, tuple(numbers[i] for i in matched) if len(matched) != 1
+                            else (numbers[matched[0]],), converted, self)
+        found = _RECORDING.get()
+        if found is not None:
+            found.add(decision)
+        return decision
 
     @property
     def _numbers(self) -> tuple[int, ...]:

@@ -169,13 +169,14 @@ def test_a_flow_style_batch_of_notifications_mails_too(database, tmp_path, clock
     carol, dan = user_id(plat, "carol"), user_id(plat, "dan")
     with plat.db.begin() as conn:
         plat.services["notifications"].send_many(conn, [
-            {"user_id": carol, "kind": "reminder", "title": "Reminder · Approve: order 7", "link": "/tasks/3",
-             "app": APP},
+            {"user_id": carol, "kind": "reminder", "title": "Reminder · Approve: order 7",
+             "link": "/api/flows/instances/3", "app": APP},
             {"user_id": dan, "kind": "task", "title": "Approve: order 8", "link": "/tasks/4", "app": APP}])
     assert [(m["url"], m["source"]) for m in mails(plat)] == [("mailto:carol@example.com", "notification:reminder")]
     assert deliver(plat) == 1
     (got,) = smtp.inbox.messages
-    assert "https://lw.example.com/tasks/3" in got["message"].get_body(("plain",)).get_content()
+    # the flow's API link becomes its page in the portal
+    assert "https://lw.example.com/flows/instances/3" in got["message"].get_body(("plain",)).get_content()
 
 
 def test_a_down_server_gets_retries_with_backoff_then_dead_letter_then_replay(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]

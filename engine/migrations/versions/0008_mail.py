@@ -1,4 +1,5 @@
-"""mail: the outbox's message kind (webhook | mail)
+"""mail and decision traces: the outbox's message kind (webhook | mail); the decision tables an automation run
+consulted, explained
 
 Revision ID: 0008_mail
 Revises: 0007_automations
@@ -16,8 +17,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('lw_outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=16), nullable=False, server_default='webhook'))
+    with op.batch_alter_table('lw_automation_runs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('decisions', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('lw_automation_runs', schema=None) as batch_op:
+        batch_op.drop_column('decisions')
     with op.batch_alter_table('lw_outbox', schema=None) as batch_op:
         batch_op.drop_column('kind')
