@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 from collections import OrderedDict
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
@@ -54,6 +55,11 @@ _BUSY = select(instances.c.id).where(
     instances.c.record_id == bindparam("b_record"), instances.c.flow == bindparam("b_flow"),
     instances.c.status.in_((RUNNING, ERROR))).limit(1)
 _INSERT_INSTANCE = insert(instances).returning(instances.c.id)
+
+#: The traces of the decision tables consulted while computing the current step (assignees ``{decision: key}``),
+#: written to the history with the step so the decision can be audited later. Reset by each ``_decide``.
+_STEP_DECISIONS: ContextVar[list[dict[str, Any]] | None] = ContextVar("lw_flow_step_decisions", default=None)
+
 _DELEGATED = (select(delegations.c.user_id, delegations.c.delegate_id)
               .where(delegations.c.user_id.in_(bindparam("b_ids", expanding=True)),
                      delegations.c.starts_at <= bindparam("b_now"), delegations.c.ends_at > bindparam("b_now"),
@@ -125,11 +131,17 @@ class FlowService:
         return found
 
     def _decide(self, pinned: Pinned) -> Callable[[str, Mapping[str, Any]], Any]:
+        traces: list[dict[str, Any]] = []
+        _STEP_DECISIONS.set(traces)
+
         def decide(key: str, values: Mapping[str, Any]) -> Any:
             table = pinned.app.of_kind("decision_table").get(key)
             if table is None:
                 raise InvalidPayload(f"no decision table '{key}'")
-            result = table.evaluate_record(values).result
+            decision = table.evaluate_record(values)
+            if len(traces) < 100:
+                traces.append(decision.trace)
+            result = decision.result
             if isinstance(result, Mapping):
                 result = next(iter(result.values()), None)
             if isinstance(result, list):
@@ -351,6 +363,7 @@ class FlowService:
         task = (mine or list(old.tasks) or [None])[-1]
         if task is None:
             raise InvalidPayload("this instance has no task to comment on yet")
+        _STEP_DECISIONS.set(None)  # a comment consults no table
         state, effects = runtime.act(pinned.flow, old, task.id, actor, "comment", now,
                                      {"text": text, "attachments": attachments or []}, directory=directory)
         status = self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action="comment")
@@ -453,6 +466,10 @@ class FlowService:
         info = StepInfo(actor_id=who.id or None, title=inst["title"], app=inst["app"], form=inst["form"],
                         record_id=inst["record_id"], link=f"/api/flows/instances/{inst['id']}",
                         flow_label=flow.label or flow.key)
+        decided = _STEP_DECISIONS.get()
+        _STEP_DECISIONS.set(None)
+        if decided:
+            info.notes.append({"kind": "action", "action": "decision", "detail": {"decisions": list(decided)}})
         followups = self._side_effects(conn, inst, pinned, effects, who, info)
         done = persist_step(conn, inst, flow, old, new, effects, directory, info, now,
                             self.platform.services.get("notifications"))

@@ -74,3 +74,68 @@ def test_recordings_nest_and_stay_bounded() -> None:
         with recording() as inner:
             pass
         assert inner is not outer
+
+
+PICK = {"rules/pick.yaml": """
+key: pick_approver
+kind: decision_table
+hit_policy: FIRST
+inputs:
+  - {key: amount, type: number}
+outputs:
+  - {key: approver, type: text}
+rules:
+  - {when: ["< 1000"], then: [carol]}
+  - {when: ["-"], then: [boss]}
+""", "flows/by_table.yaml": """
+key: by_table
+form: order
+start_on: manual
+nodes:
+  - {id: start, type: start}
+  - {id: check, type: approval, assignees: {decision: pick_approver}, mode: any}
+  - {id: done, type: end, outcome: approved}
+edges:
+  - {from: start, to: check}
+  - {from: check, to: done}
+""", "automations/start.yaml": """
+key: start_check
+when: {record: created, form: order}
+then:
+  - start_flow: by_table
+"""}
+
+
+def test_a_flow_stores_the_trace_of_the_table_that_chose_its_approvers(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from automation_support import user_id
+    from flow_engine.tables import instances, tasks
+
+    plat = platform_with(database, tmp_path, clock)
+    publish(plat, tmp_path, PICK)
+    order = create(plat, "order", {"title": "plant", "amount": "5000"})
+    with plat.db.connect() as conn:
+        inst = conn.execute(select(instances).where(instances.c.record_id == order["id"])).mappings().one()
+        assignees = [r[0] for r in conn.execute(select(tasks.c.assignee_id).where(tasks.c.instance_id == inst["id"]))]
+    assert assignees == [user_id(plat, "boss")]
+    history = Api(plat).as_("admin").get(f"/api/flows/instances/{inst['id']}").json()["history"]
+    (entry,) = [h for h in history if h["action"] == "decision"]
+    (trace,) = entry["detail"]["decisions"]
+    assert trace["table"] == "pick_approver" and trace["inputs"] == {"amount": "5000"}
+    assert trace["matched"] == [2] and trace["result"] == {"approver": "boss"}
+    assert [(r["rule"], r["matched"]) for r in trace["rules"]] == [(1, False), (2, True)]
+
+
+def test_the_instance_page_shows_the_decision(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from flow_engine.tables import instances
+
+    plat = platform_with(database, tmp_path, clock)
+    publish(plat, tmp_path, PICK)
+    order = create(plat, "order", {"title": "plant", "amount": "5000"})
+    with plat.db.connect() as conn:
+        instance_id = conn.execute(select(instances.c.id).where(instances.c.record_id == order["id"])).scalar_one()
+    page = Api(plat).as_("admin").get(f"/flows/instances/{instance_id}")
+    assert page.status_code == 200 and "pick_approver → boss (2)" in page.text
