@@ -1,5 +1,4 @@
-"""mail and decision traces: the outbox's message kind (webhook | mail); the decision tables an automation run
-consulted, explained
+"""mail: the outbox's message kind (webhook | mail)
 
 Revision ID: 0008_mail
 Revises: 0007_automations
@@ -17,12 +16,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('lw_outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=16), nullable=False, server_default='webhook'))
-    with op.batch_alter_table('lw_automation_runs', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('decisions', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('lw_automation_runs', schema=None) as batch_op:
-        batch_op.drop_column('decisions')
     with op.batch_alter_table('lw_outbox', schema=None) as batch_op:
         batch_op.drop_column('kind')
