@@ -16,10 +16,12 @@
     ├── ReturnNotAllowed        a return target the node does not allow
     ├── RequiredFieldsMissing   approve without the fields the node requires
     └── InvalidPayload          a missing or wrong payload value (unknown user, bad position …)
+    ValidationFailed
+    └── StepRuleFailed          approve while a validation rule of the node does not hold (422)
 """
 from __future__ import annotations
 
-from engine.errors import BadRequest, Conflict, Forbidden, NotFound
+from engine.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 
 
 class TaskNotFound(NotFound):
@@ -68,3 +70,7 @@ class RequiredFieldsMissing(BadRequest):
 
 class InvalidPayload(BadRequest):
     """A payload value is missing or wrong."""
+
+
+class StepRuleFailed(ValidationFailed):
+    """A validation rule of the node (``validations: [{expr, message}]``) does not hold for the record."""

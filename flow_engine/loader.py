@@ -12,11 +12,12 @@ from types import MappingProxyType
 from typing import Any, Collection, Mapping
 
 from engine.errors import DefinitionError, Problems
+from engine.i18n import Text
 from engine.source import Document, PathT, format_path, parse_text
 
 from .checks import Site, check_graph, suggest, unknown_keys
 from .conditions import CompileCondition, default_compiler
-from .spec import (APPROVAL_MODES, ASSIGNEE_KINDS, ESCALATE_ACTIONS, FIELD_RIGHTS, FORMAT_VERSION, IF_NONE_POLICIES,
+from .spec import (StepRule, APPROVAL_MODES, ASSIGNEE_KINDS, ESCALATE_ACTIONS, FIELD_RIGHTS, FORMAT_VERSION, IF_NONE_POLICIES,
                    NODE_TYPES, REASON_ACTIONS, REJECT_POLICIES, RETURN_KEYWORDS, AssigneeRule, EdgeSpec,
                    EscalationSpec, FieldRights, FlowSpec, NodeSpec, QuorumSpec, SlaSpec, parse_duration)
 
@@ -30,7 +31,7 @@ START_ON = ("manual", "submit")
 EDGE_KEYS = ("id", "from", "to", "if", "default", "label")
 _COMMON = ("id", "type", "name", "description")
 _PEOPLE = ("assignees", "if_none")
-_TASK = _PEOPLE + ("fields", "default_rights", "sla", "returnable_to", "require_reason")
+_TASK = _PEOPLE + ("fields", "default_rights", "sla", "returnable_to", "require_reason", "validations")
 NODE_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "start": _COMMON, "exclusive": _COMMON, "parallel": _COMMON, "join": _COMMON,
     "approval": _COMMON + _TASK + ("mode", "quorum", "reject_policy"),
@@ -176,6 +177,7 @@ class _Loader:
             spec["sla"] = self.sla(raw.get("sla"), path + ("sla",)) if "sla" in raw else None
             spec["returnable_to"] = self.returns(raw.get("returnable_to"), path + ("returnable_to",))
             spec["require_reason"] = self.reasons(raw.get("require_reason"), path + ("require_reason",))
+            spec["validations"] = self.validations(raw.get("validations"), path + ("validations",))
         if kind == "end":
             outcome = raw.get("outcome", "approved")
             if not isinstance(outcome, str) or not outcome:
@@ -191,6 +193,26 @@ class _Loader:
         if kind == "subflow":
             spec["flow"] = self.text(raw, path, "flow", required=True)
         return NodeSpec(**spec)
+
+    def validations(self, raw: Any, path: PathT) -> tuple[StepRule, ...]:
+        """``validations: [{expr: "...", message: "..."}]``: cross-field rules checked when the task is approved."""
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.err(path, "validations is a list of {expr, message}")
+            return ()
+        out = []
+        for i, item in enumerate(raw):
+            at = path + (i,)
+            if not isinstance(item, dict) or not isinstance(item.get("expr"), str) or "message" not in item:
+                self.err(at, "a validation rule is {expr: <condition>, message: <text shown when it fails>}")
+                continue
+            for key, hint in unknown_keys(item, ("expr", "message")):
+                self.err(at + (key,), f"unknown key '{key}' in a validation rule", hint, key=True)
+            compiled = self.compile_at(at + ("expr",), item["expr"])
+            if compiled is not None:
+                out.append(StepRule(item["expr"], compiled, Text.of(item["message"])))
+        return tuple(out)
 
     def assignees(self, raw: dict[str, Any], path: PathT, *, required: bool,
                   field: str = "assignees", escalation: bool = False) -> tuple[AssigneeRule, ...]:

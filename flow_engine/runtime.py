@@ -14,8 +14,8 @@ from typing import Any, Callable, Mapping, Sequence
 from .assignees import AssigneeError, Decide, Directory, resolve
 from .business_time import BusinessCalendar
 from .errors import (AlreadyActed, FieldNotEditable, InstanceFinished, InstanceInError, InvalidPayload, NotYourTask,
-                     ReasonRequired, RequiredFieldsMissing, ReturnNotAllowed, TaskAlreadyClosed, TaskNotFound,
-                     UnknownAction)
+                     ReasonRequired, RequiredFieldsMissing, ReturnNotAllowed, StepRuleFailed, TaskAlreadyClosed,
+                     TaskNotFound, UnknownAction)
 from .spec import FlowSpec, NodeSpec
 from .state import (ERROR, FINISHED, OPEN, RUNNING, SYSTEM, WAITING, WITHDRAWN, ActiveNode, Commented, Effect,
                     FailureInfo, FlowFailed, FlowFinished, InstanceState, LogEntry, NodeEntered, NodeLeft, Notify,
@@ -343,6 +343,27 @@ def _apply_values(run: _Run, node: NodeSpec, changes: Mapping[str, Any]) -> None
     if missing:
         raise RequiredFieldsMissing(f"required at '{node.id}': {', '.join(sorted(missing))}",
                                     details=[{"field": k, "message": "required"} for k in sorted(missing)])
+    _check_rules(node, run.s["values"])
+
+
+def _check_rules(node: NodeSpec, values: Mapping[str, Any]) -> None:
+    """The node's validation rules against the record as it will be saved; every failing rule is reported."""
+    from engine.errors import FieldProblem
+
+    problems = []
+    for rule in node.validations:
+        try:
+            held = rule.compiled.evaluate(values)
+        except Exception as exc:  # noqa: BLE001 - a rule that cannot be evaluated (a blank input) does not hold
+            held, note = False, f" ({getattr(exc, 'message', exc)})"
+        else:
+            note = ""
+        if held is not True:
+            reads = sorted(getattr(rule.compiled, "reads", ()) or ())
+            problems.append(FieldProblem(reads[0].split(".", 1)[0] if reads else "", str(rule.message) + note,
+                                         "rule"))
+    if problems:
+        raise StepRuleFailed(problems)
 
 
 def _approve(run: _Run, node: NodeSpec, task: Task, actor: str, payload: Mapping[str, Any]) -> _Run:

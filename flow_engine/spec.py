@@ -141,6 +141,15 @@ class QuorumSpec:
 
 
 @dataclass(frozen=True)
+class StepRule:
+    """A validation rule of a node: ``expr`` must hold when a task there is approved, else ``message``."""
+
+    source: str
+    compiled: Any
+    message: Any  # engine.i18n.Text
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     """One node of a flow. Fields that do not apply to a node's type keep their defaults."""
 
@@ -159,6 +168,8 @@ class NodeSpec:
     outcome: str | None = None
     actions: tuple[Any, ...] = ()
     flow: str | None = None
+    #: cross-field rules checked when a task here is approved (the record as it will be saved)
+    validations: tuple["StepRule", ...] = ()
 
     @property
     def is_user_node(self) -> bool:

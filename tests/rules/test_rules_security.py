@@ -148,3 +148,16 @@ def test_rules_evaluate_raises_only_eval_error() -> None:
 def test_rules_try_evaluate_returns_the_error() -> None:
     value, error = compile_expression("n / 0", SCOPE).try_evaluate(VALUES)
     assert value is None and error is not None and error.code == "division_by_zero"
+
+
+def test_rules_an_evaluation_past_its_time_budget_stops_with_timeout() -> None:
+    """Functions that iterate check the evaluation's wall-clock budget (``Env.time_budget``): a spent budget stops
+    the evaluation with a typed ``timeout`` error, the same expression within budget gives its value."""
+    from rules_engine import Env
+
+    expression = compile_expression('COUNTIF(items.qty, ">0") + SUM(items.qty)', SCOPE)
+    rows = {"x": "", "n": 0, "items": [{"qty": 1}] * 5000}
+    assert expression.evaluate(rows, Env()) == 10000
+    with pytest.raises(EvalError) as caught:
+        expression.evaluate(rows, Env(time_budget=-1.0))
+    assert caught.value.code == "timeout" and "time budget" in caught.value.message
