@@ -289,3 +289,24 @@ def test_rules_failing_example_is_reported() -> None:
     assert "expected {'grade': 'A'}, got {'grade': 'C'} (rules matched: [3])" in results[3].message
     assert "expected error multiple_matches" in results[4].message
     assert summary_line(3, 2) == "3 rule tests passed, 2 failed"
+
+
+def test_rules_check_with_tests_fails_on_a_broken_example_and_ends_with_the_summary(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A business user's change that breaks an example fails ``loomwork check --test`` (exit 1, as a git hook would
+    see it), names the failing example, and the output ends with the count line."""
+    import shutil
+
+    from engine.cli import main
+    from tests.conftest import APPS
+
+    folder = tmp_path / "purchasing"
+    shutil.copytree(APPS / "purchasing", folder)
+    assert main(["check", str(folder), "--test"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "4 rule tests passed, 0 failed"
+    table = folder / "rules" / "approval_level.yaml"
+    # the change: office purchases from 1000 now go to the board; the example still expects department
+    table.write_text(table.read_text().replace('then: [department]', 'then: [board]'))
+    assert main(["check", str(folder), "--test"]) == 1
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1] == "3 rule tests passed, 1 failed"
+    assert "approval_level" in out and "department" in out
