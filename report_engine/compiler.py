@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (BigInteger, ColumnElement, Float, Numeric, Select, String, and_, case, cast, false, func, literal, literal_column,
                         or_, select, type_coerce, union_all)
+from sqlalchemy.sql.elements import True_
 
 from engine.errors import BadRequest
 from engine.permissions import Principal, scope_filter
@@ -283,7 +284,7 @@ class Compiler:
                 values[m.key] = self.formula(m, values) if m.expr is not None else self.aggregate(m, current)
                 selected.append(values[m.key].label(m.key))
                 columns.append(Column(m.key, "measure", m))
-            statement = select(*selected).select_from(self.src.from_).where(and_(*where))
+            statement = select(*selected).select_from(self.src.from_).where(*_needed(where))
             if group:
                 statement = statement.group_by(*group)
         else:
@@ -303,7 +304,7 @@ class Compiler:
                 total, _sel, _values = self._compared(kinds, [], [], [], where, current, previous)
                 return self._totals(statement, columns, total)
             total = select(*[_null(c, values) for c in columns], literal_column("1").label("_total")
-                           ).select_from(self.src.from_).where(and_(*where))
+                           ).select_from(self.src.from_).where(*_needed(where))
             return self._totals(statement, columns, total)
         return Compiled(statement, columns, report.dimensions)
 
@@ -322,7 +323,7 @@ class Compiler:
             for key in self._inputs([m for m in report.measures if m.compare == kind]):
                 hidden[(kind, key)] = f"{key}__p{i}"
                 inner.append(self.aggregate(report.measure(key), previous[kind]).label(hidden[(kind, key)]))
-        scan = select(*inner).select_from(self.src.from_).where(and_(*where))
+        scan = select(*inner).select_from(self.src.from_).where(*_needed(where))
         if group:
             scan = scan.group_by(*group)
         sub = scan.subquery("c")
@@ -368,15 +369,15 @@ class Compiler:
         dataset: the records the flow moved) that a run counts; ``only``: a measure's own filter (a funnel
         stage)."""
         where = self.where(params, windowed=False) + [self.filter(f) for f in only]
-        return select(self.src.record_id).select_from(self.src.from_).where(and_(*where)).distinct()
+        return select(self.src.record_id).select_from(self.src.from_).where(*_needed(where)).distinct()
 
     def _order(self, sort: tuple[SortKey, ...], by_key: dict[str, Any], columns: list[Column]) -> list[Any]:
         order = []
         for s in sort:
             target = self._sortable(by_key.get(f"{s.key}__name", by_key[s.key]))
             order.append((target.desc() if s.desc else target.asc()).nulls_last())
-        for c in columns:
-            if c.role in ("dimension", "label"):
+        for c in columns:  # tie-breakers for the same order on both databases; a shown name follows its value
+            if c.role == "dimension":  # (its shown name, a function of the value, would add a sort key for nothing)
                 order.append(self._sortable(by_key[c.key]).asc().nulls_last())
         return order
 
@@ -441,6 +442,11 @@ class Compiler:
         both = union_all(rows, total).subquery("t")
         statement = select(*[both.c[c.key] for c in columns], both.c._total).order_by(both.c._total)
         return Compiled(statement, columns + [Column("_total", "flag")], self.report.dimensions)
+
+
+def _needed(where: list[Any]) -> list[Any]:
+    """The conditions that narrow anything (a reader who may read every record adds no ``WHERE true``)."""
+    return [w for w in where if not isinstance(w, True_)]
 
 
 def _whole(m: Measure) -> bool:
