@@ -199,6 +199,14 @@ class Compiler:
             return column, None
         return column, self.src.name_of(d.ref)
 
+    def group_key(self, d: Dimension, value: Any) -> Any:
+        """What the query groups ``d`` by: its value, or for a date bucket on PostgreSQL the truncated time its
+        label is formatted from (one ``to_char`` per group, not per row)."""
+        if d.bucket and self.ctx.dialect == "postgresql":
+            return dates.bucket_key(self.src.column(d.ref), d.bucket, d.ref.type, self.ctx.dialect, self.ctx.zone,
+                                    self.ctx.offset)
+        return value
+
     # -- measures -------------------------------------------------------------------------------------------
 
     def aggregate(self, m: Measure, when: ColumnElement[bool] | None = None) -> Any:
@@ -273,7 +281,7 @@ class Compiler:
             value, name = self.dimension(shown[d.key], shown[d.key].bucket)
             selected.append(value.label(d.key))
             columns.append(Column(d.key, "dimension", shown[d.key]))
-            group.append(value)
+            group.append(self.group_key(shown[d.key], value))
             if name is not None:
                 selected.append(name.label(f"{d.key}__name"))
                 columns.append(Column(f"{d.key}__name", "label", shown[d.key]))

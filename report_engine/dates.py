@@ -148,6 +148,18 @@ def offset_minutes(zone: ZoneInfo, now: datetime) -> int:
     return int(delta.total_seconds() // 60)
 
 
+def bucket_key(column: ColumnElement[Any], unit: str, temporal_type: str, dialect: str, zone: ZoneInfo,
+               offset: int) -> ColumnElement[Any]:
+    """What a query groups a bucket by: on PostgreSQL the truncated local time (``date_trunc``), so ``to_char``
+    formats each group's label once instead of every row's (the label is a function of it); on SQLite the label."""
+    if dialect == "postgresql":
+        local: Any = column
+        if temporal_type == "datetime":
+            local = column.op("AT TIME ZONE")(literal_column(f"'{zone.key}'"))
+        return func.date_trunc(literal_column(f"'{unit}'"), local)
+    return bucket(column, unit, temporal_type, dialect, zone, offset)
+
+
 def bucket(column: ColumnElement[Any], unit: str, temporal_type: str, dialect: str, zone: ZoneInfo,
            offset: int) -> ColumnElement[str]:
     """The bucket label of ``column`` (see the module docstring)."""
