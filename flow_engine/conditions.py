@@ -108,11 +108,13 @@ class _RulesCondition:
         return self.expr.evaluate(values, self.env)
 
 
-def default_compiler(fields: Mapping[str, Any] | Collection[str] | None = None) -> CompileCondition:
+def default_compiler(fields: Mapping[str, Any] | Collection[str] | None = None,
+                     tables: Mapping[str, Any] | None = None) -> CompileCondition:
     """``rules_engine.compile_expression`` when importable, else ``simple_compiler``.
 
     The expression scope is built from ``fields``: value types the rules engine knows are kept, other form field
-    types (user, department, relation …) are typed ``any``; no fields means an open scope.
+    types (user, department, relation …) are typed ``any``; no fields means an open scope. ``tables`` are the app's
+    decision tables ``DECIDE("key", ...)`` may call.
     """
     try:
         from rules_engine import DEFAULT_ENV, VALUE_TYPES, Scope, compile_expression
@@ -122,6 +124,10 @@ def default_compiler(fields: Mapping[str, Any] | Collection[str] | None = None) 
         scope = Scope.open_scope()
     else:
         scope = _scope(fields if isinstance(fields, Mapping) else {name: "any" for name in fields}, Scope, VALUE_TYPES)
+    if tables:
+        import dataclasses
+
+        scope = dataclasses.replace(scope, tables=dict(tables))
 
     def compile_condition(source: str) -> Condition:
         return _RulesCondition(compile_expression(source, scope), DEFAULT_ENV)

@@ -64,7 +64,8 @@ def build_flow(doc: Any, ctx: Any) -> Any:
                                                                      else "add the form under forms/")))
     else:
         fields, scope = flow_fields(forms[form_key], forms)
-        compiler = default_compiler(scope)
+        tables = {k: v for k, v in (ctx.specs.get("decision_table") or {}).items() if v is not None}
+        compiler = default_compiler(scope, tables)
     before = len(ctx.problems.errors)
     flow = load_flow(doc, roles=ctx.roles | {"admin"}, fields=fields, compile_condition=compiler,
                      problems=ctx.problems)

@@ -135,16 +135,20 @@ def _trace(flow: FlowSpec, node_id: str, values: Mapping[str, Any]) -> list[dict
     outs = flow.out(node_id)
     if len(outs) < 2 or flow.node(node_id).type == "parallel":
         return None
-    out = []
+    from rules_engine.decision import recording
+
+    out: list[dict[str, Any]] = []
     for edge in outs:
         if edge.default:
             out.append({"to": edge.target, "default": True})
             continue
-        try:
-            result: Any = bool(edge.compiled.evaluate(values)) if edge.compiled is not None else None
-        except Exception as exc:  # noqa: BLE001 - the trace shows the failure; the runtime already acted on it
-            result = f"error: {getattr(exc, 'message', exc)}"
-        out.append({"to": edge.target, "if": edge.condition, "result": result})
+        with recording() as found:  # a condition calling DECIDE: the table's trace is kept with the branch
+            try:
+                result: Any = bool(edge.compiled.evaluate(values)) if edge.compiled is not None else None
+            except Exception as exc:  # noqa: BLE001 - the trace shows the failure; the runtime already acted on it
+                result = f"error: {getattr(exc, 'message', exc)}"
+        out.append({"to": edge.target, "if": edge.condition, "result": result,
+                    **({"decisions": found.traces()} if found.decisions else {})})
     return out
 
 

@@ -139,3 +139,44 @@ def test_the_instance_page_shows_the_decision(database, tmp_path, clock) -> None
         instance_id = conn.execute(select(instances.c.id).where(instances.c.record_id == order["id"])).scalar_one()
     page = Api(plat).as_("admin").get(f"/flows/instances/{instance_id}")
     assert page.status_code == 200 and "pick_approver → boss (2)" in page.text
+
+
+BRANCH = {"rules/risk.yaml": RISK["rules/risk.yaml"], "flows/routed.yaml": """
+key: routed
+form: order
+start_on: manual
+nodes:
+  - {id: start, type: start}
+  - {id: gate, type: exclusive}
+  - {id: review, type: approval, assignees: {role: finance}, mode: any}
+  - {id: done, type: end, outcome: approved}
+edges:
+  - {from: start, to: gate}
+  - {from: gate, to: review, if: 'DECIDE("order_risk", amount) == "high"'}
+  - {from: gate, to: done, default: true}
+  - {from: review, to: done}
+""", "automations/start.yaml": """
+key: start_routed
+when: {record: created, form: order}
+then:
+  - start_flow: routed
+"""}
+
+
+def test_a_flow_branch_keeps_the_trace_of_the_table_its_condition_called(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from flow_engine.tables import instances
+
+    plat = platform_with(database, tmp_path, clock)
+    publish(plat, tmp_path, BRANCH)
+    order = create(plat, "order", {"title": "press", "amount": "80000"})
+    with plat.db.connect() as conn:
+        inst = conn.execute(select(instances).where(instances.c.record_id == order["id"])).mappings().one()
+    assert inst["status"] == "running"  # routed to review: the table said high
+    history = Api(plat).as_("admin").get(f"/api/flows/instances/{inst['id']}").json()["history"]
+    (gate,) = [h for h in history if h["kind"] == "node" and h["node"] == "gate"]
+    branch = gate["detail"]["branches"][0]
+    assert branch["to"] == "review" and branch["result"] is True
+    (trace,) = branch["decisions"]
+    assert trace["table"] == "order_risk" and trace["matched"] == [3] and trace["result"] == {"priority": "high"}
