@@ -2,6 +2,8 @@
 flow-timer job, starting flows when records are submitted, and ``loomwork export-bpmn``."""
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -72,7 +74,27 @@ def build_flow(doc: Any, ctx: Any) -> Any:
     _check_references(doc, ctx)
     if len(ctx.problems.errors) != before:
         return None
-    return flow
+    return _compile_actions(doc, ctx, flow)
+
+
+def _compile_actions(doc: Any, ctx: Any, flow: Any) -> Any:
+    """Automation nodes' actions compiled by the automation engine (``compile_flow_actions``), when it is there."""
+    make = ctx.services.get("compile_flow_actions")
+    raw_nodes = doc.data.get("nodes")
+    if make is None or flow is None or not isinstance(raw_nodes, list):
+        return flow
+    before = len(ctx.problems.errors)
+    nodes = []
+    for node in flow.nodes:
+        if node.type == "automation":
+            index = next(i for i, n in enumerate(raw_nodes) if isinstance(n, dict) and n.get("id") == node.id)
+            compiled = make(doc, ctx, flow=flow.key, node=node.id, form_key=flow.form,
+                            path=("nodes", index, "actions"))
+            node = dataclasses.replace(node, compiled_actions=compiled)
+        nodes.append(node)
+    if len(ctx.problems.errors) != before:
+        return None
+    return dataclasses.replace(flow, nodes=tuple(nodes))
 
 
 def _check_references(doc: Any, ctx: Any) -> None:

@@ -542,9 +542,11 @@ class FlowService:
                                        "comment": "no automation service: actions not run",
                                        "detail": {"actions": audit.jsonable(list(effect.actions))}})
                     continue
-                later.append(lambda e=effect: run(conn, app=inst["app"], form=inst["form"],
-                                                  record_id=inst["record_id"], actions=list(e.actions), who=who,
-                                                  instance_id=inst["id"], node=e.node))
+                compiled = pinned.flow.node(effect.node).compiled_actions
+                later.append(lambda e=effect, c=compiled: run(conn, app=inst["app"], form=inst["form"],
+                                                              record_id=inst["record_id"], actions=c or list(e.actions),
+                                                              who=who, instance_id=inst["id"], node=e.node,
+                                                              flow=inst["flow"]))
             elif isinstance(effect, StartSubflow):
                 later.append(lambda e=effect: self.start(conn, inst["app"], e.flow, inst["record_id"], who,
                                                          check_rights=False, parent=(inst["id"], e.task)))

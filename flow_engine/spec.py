@@ -170,6 +170,8 @@ class NodeSpec:
     flow: str | None = None
     #: cross-field rules checked when a task here is approved (the record as it will be saved)
     validations: tuple["StepRule", ...] = ()
+    #: an automation node's actions compiled by the automation engine when it is installed (None otherwise)
+    compiled_actions: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_user_node(self) -> bool:

@@ -30,7 +30,14 @@ def register(hooks: Hooks) -> None:
                                         build=_build_table, order=5,  # before forms: their formulas may DECIDE
                                         description="A decision table with hit policy, rules and test cases."))
     hooks.services["rule_tests"] = _rule_tests
+    hooks.services["compile_flow_actions"] = _build_flow_actions
     _register_automations(hooks)
+
+
+def _build_flow_actions(doc: Any, ctx: Any, **where: Any) -> Any:
+    from .automations.loader import build_flow_actions
+
+    return build_flow_actions(doc, ctx, **where)
 
 
 def _build_automation(doc: Any, ctx: Any) -> Any:

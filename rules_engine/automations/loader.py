@@ -54,6 +54,8 @@ class _Builder:
         specs = getattr(ctx, "specs", None) or {}
         #: the app's decision tables (built before automations), for ``DECIDE``
         self.tables = {k: v for k, v in (specs.get("decision_table") or {}).items() if v is not None}
+        #: where the actions list sits in the document (``then`` of an automation, a flow node's ``actions``)
+        self.base: tuple[Any, ...] = ("then",)
 
     # -- helpers ---------------------------------------------------------------------------------------------------
     def error(self, path: tuple[Any, ...], message: str, hint: str | None = None) -> None:
@@ -252,7 +254,7 @@ class _Builder:
         kind = next(iter(raw))
         if kind not in ACTIONS:
             return None  # the schema reported it
-        path = ("then", i, kind)
+        path = self.base + (i, kind)
         body = raw[kind]
         return getattr(self, f"action_{kind}")(i, body, path, trigger, scope, form)
 
@@ -430,3 +432,32 @@ def build_automation(doc: Document, ctx: Any) -> AutomationSpec | None:
                           description=Text.of(data.get("description")).get() if data.get("description") else "",
                           trigger=trigger, condition=condition, actions=tuple(a for a in actions if a is not None),
                           enabled=bool(data.get("enabled", True)), file=doc.file)
+
+
+def build_flow_actions(doc: Document, ctx: Any, *, flow: str, node: str, form_key: str,
+                       path: tuple[Any, ...]) -> AutomationSpec | None:
+    """The ``actions`` of a flow's automation node (at ``path`` in the flow's document), compiled as an automation
+    that runs on the flow's record when the instance reaches the node; located errors as for an automation."""
+    b = _Builder(doc, ctx)
+    b.base = path
+    form = b.forms.get(form_key)
+    raw = doc.data
+    for step in path:
+        raw = raw[step]
+    if form is None or not isinstance(raw, list):
+        return None  # the form or the node is broken: their own errors are reported
+    trigger = Trigger(kind="flow", form=form_key, event="entered", flow=flow, node=node)
+    base = b.scope(form)
+    before = Scope(fields={k: "integer" if isinstance(v, Scope) and not v.is_rows else v
+                           for k, v in base.fields.items()})
+    scope = b.extend(base, trigger=TRIGGER_SCOPE, before=before)
+    actions = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or len(item) != 1 or next(iter(item)) not in ACTIONS:
+            b.error(path + (i,), "an action is one of: " + ", ".join(ACTIONS), "e.g. - set: {status: \"'done'\"}")
+            continue
+        actions.append(b.action(i, item, trigger, scope, form))
+    if b.failed:
+        return None
+    return AutomationSpec(key=f"{flow}.{node}", label=f"{flow} / {node}", description="", trigger=trigger,
+                          condition=None, actions=tuple(a for a in actions if a is not None), file=doc.file)

@@ -183,6 +183,25 @@ class Automations:
                                "automation": auto.key})
             self.run(conn, run)
 
+    def run_flow_actions(self, conn: Connection, *, app: str, form: str, record_id: int, actions: Any, who: Any,
+                         instance_id: int, node: str, flow: str | None = None) -> dict[str, Any]:
+        """Run a flow's automation node on the instance's record, in the flow step's transaction (the flow engine
+        calls this when an instance reaches the node). ``actions`` are the node's actions as compiled at load
+        (``build_flow_actions``); a failing action fails the step, which leaves everything as it was. ``who``, the
+        person whose action led here, is kept in the run's trigger."""
+        if not isinstance(actions, AutomationSpec):
+            raise AutomationFailed(f"flow {flow or ''} node '{node}': its actions were not compiled at load")
+        from engine.permissions import SYSTEM
+
+        live = self.platform.apps[app]
+        # a node is a step of the process, not a person's edit: it acts as the platform (as timers do), so fields
+        # that only the platform may change (``readonly``, ``readonly_if`` on the current user) can be set by it
+        run = Run(live, actions, live.spec.forms.get(form), record_id, SYSTEM,
+                  trigger={"event": "entered", "flow": flow, "node": node, "outcome": None,
+                           "automation": actions.key, "instance": instance_id,
+                           "actor": getattr(who, "username", None)})
+        return self.run(conn, run)
+
     def _actor(self, conn: Connection, user_id: int | None) -> Any:
         from engine.identity import load_principal
         from engine.permissions import SYSTEM

@@ -151,3 +151,70 @@ def test_the_record_page_shows_the_buttons_the_user_may_press(plat, tmp_path) ->
     shown = api.as_("carol").get(page)
     assert shown.status_code == 200 and f'data-record-action="{action}"' in shown.text and "结单" in shown.text
     assert "data-record-action" not in api.as_("alice").get(page).text  # alice is no buyer
+
+
+NODE_FLOW = """
+key: order_approval
+form: order
+label: 订货审批
+start_on: manual
+nodes:
+  - {id: start, type: start}
+  - {id: buyer_check, type: approval, name: 采购复核, assignees: {role: buyer}, mode: any}
+  - id: mark_approved
+    type: automation
+    actions:
+      - set: {status: "'approved'", note: "'approved at ' & trigger.node"}
+      - create:
+          form: supplier
+          values: {name: "title & ' supplier'"}
+  - {id: approved, type: end, outcome: approved}
+edges:
+  - {from: start, to: buyer_check}
+  - {from: buyer_check, to: mark_approved}
+  - {from: mark_approved, to: approved}
+"""
+
+
+def _start(plat, title):  # type: ignore[no-untyped-def]
+    order = create(plat, "order", {"title": title})
+    carol = who(plat, "carol")
+    with plat.db.begin() as conn:
+        inst = plat.services["flows"].start(conn, APP, "order_approval", order["id"], carol)
+    return order, inst["id"]
+
+
+def test_a_flow_automation_node_runs_its_actions_on_the_record_in_the_step(plat, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    publish(plat, tmp_path, {"flows/order_approval.yaml": NODE_FLOW})
+    order, instance_id = _start(plat, "lamps")
+    approve(plat, open_task(plat, instance_id, "carol"), "carol")  # buyer_check → mark_approved → end
+    stored = records(plat, "order")[0]
+    assert stored["status"] == "approved" and stored["note"] == "approved at mark_approved"
+    assert [s["name"] for s in records(plat, "supplier") if s["name"].startswith("lamps")] == ["lamps supplier"]
+    with plat.db.connect() as conn:
+        assert conn.execute(select(instances.c.status).where(instances.c.id == instance_id)).scalar_one() == "finished"
+
+
+def test_a_failing_automation_node_leaves_the_approval_undone(plat, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    publish(plat, tmp_path, {"flows/order_approval.yaml": NODE_FLOW.replace(
+        """      - set: {status: "'approved'", note: "'approved at ' & trigger.node"}""",
+        """      - set: {status: "'approved'", months: 0}""")})
+    order, instance_id = _start(plat, "rugs")
+    from rules_engine.automations import AutomationFailed
+
+    with pytest.raises(AutomationFailed):
+        approve(plat, open_task(plat, instance_id, "carol"), "carol")
+    assert open_task(plat, instance_id)["node"] == "buyer_check"
+    assert records(plat, "order")[0]["status"] == "draft"
+    assert not [s for s in records(plat, "supplier") if s["name"].startswith("rugs")]
+
+
+def test_a_flow_automation_node_with_a_bad_field_is_a_located_definition_error(plat, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engine.errors import DefinitionErrors
+
+    bad = NODE_FLOW.replace("""note: "'approved at ' & trigger.node\"""", """nope: "'x'\"""")
+    with pytest.raises(DefinitionErrors) as caught:
+        publish(plat, tmp_path, {"flows/order_approval.yaml": bad})
+    text = str(caught.value)
+    assert "flows/order_approval.yaml:" in text and "nope" in text and "nodes[2].actions[0].set" in text.replace(
+        "/", "."), text
