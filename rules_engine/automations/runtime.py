@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Connection, insert, select
@@ -327,6 +328,9 @@ class Automations:
                 out.append(part)
             else:
                 value = self._eval(part, values, env, auto, "template")
+                if type(value) is Decimal and -6 <= value.as_tuple().exponent <= 0 and abs(value.adjusted()) < 28:
+                    out.append(f"{value:f}")  # a number keeps its own places in text: money 12.50 stays 12.50
+                    continue
                 try:
                     out.append(as_text(value))
                 except EvalError:

@@ -141,7 +141,7 @@ def test_a_notification_mails_users_with_an_address_and_the_outbox_job_sends_it(
     assert message["Subject"] == f"[{label}] New order <script>alert(1)</script> & co"
     link = f"https://lw.example.com/apps/{APP}/forms/order/{order['id']}"
     text = message.get_body(("plain",)).get_content()
-    assert "New order <script>alert(1)</script> & co" in text and "Amount 12.5" in text and link in text
+    assert "New order <script>alert(1)</script> & co" in text and "Amount 12.50" in text and link in text
     html = message.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
     assert f'href="{link}"' in html
