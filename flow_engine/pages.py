@@ -92,7 +92,8 @@ def build_router() -> APIRouter:
         live = platform.app(inst["app"])
         form = live.spec.forms[inst["form"]]
         fields = [{"key": f.key, "label": f.label, "type": f.type, "right": task["fields"].get(f.key, "readonly"),
-                   "value": task["record"].get(f.key), "options": [o.value for o in f.options]}
+                   "value": task["record"].get(f.key), "options": [o.value for o in f.options],
+                   "files": f.ftype.group == "files"}
                   for f in form.data_fields if task["fields"].get(f.key) != "hidden" and f.type != "subtable"]
         return render(request, "flow/task.html", title=task["node"]["name"], task=task, inst=inst, fields=fields,
                       actions=[(a, ACTION_LABELS[a]) for a in task["actions"]], duration=_seconds)

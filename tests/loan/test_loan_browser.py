@@ -20,7 +20,7 @@ from engine.identity import sync_org
 from engine.permissions import SYSTEM
 from engine.platform import Platform
 from engine.settings import Settings
-from tests.loan.loan_data import APPS_DIR, LOAN_DIR, id_card
+from tests.loan.loan_data import APPS_DIR, LOAN_DIR, bank_card, id_card
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -100,19 +100,22 @@ def login(page: Any, server: str, user: str) -> None:
     page.wait_for_url(server + "/")
 
 
-def act_in_inbox(page: Any, server: str, user: str, title: str, values: dict[str, str]) -> None:
+def act_in_inbox(page: Any, server: str, user: str, title: str, values: dict[str, Any]) -> None:
     """Sign in as ``user``, open the task named ``title`` from the inbox, fill the node's fields and approve."""
     login(page, server, user)
     page.goto(server + "/inbox")
     page.locator("[data-inbox=todo]").get_by_text(title).first.click()
     page.wait_for_url(re.compile(r".*/flows/tasks/\d+$"))
     for key, value in values.items():
+        if isinstance(value, dict):  # a file: {name, mimeType, buffer} into the field's file input
+            page.locator(f'[data-files-for="{key}"]').set_input_files(value)
+            continue
         field = page.locator(f'[data-field="{key}"] [name="{key}"]')
         if field.evaluate("e => e.tagName") == "SELECT":
             field.select_option(value)
         else:
             field.fill(value)
-    page.click("[data-action=approve]")
+    page.locator("[data-action=approve], [data-action=submit]").first.click()  # approval or fill node
     page.wait_for_url(server + "/inbox")
 
 
@@ -175,12 +178,20 @@ def test_main_story_through_the_pages(page: Any, live: tuple[str, Platform]) -> 
     assert page.locator("[data-inbox=todo]").get_by_text(number).count() == 0
     # contract signing is the account manager's next task; the application reads approved
     login(page, server, "yang_fan")
-    page.goto(server + "/inbox")
-    page.locator("[data-inbox=todo]").get_by_text(number).first.click()
-    page.wait_for_url(re.compile(r".*/flows/tasks/\d+$"))
-    assert "签订合同" in page.locator("h1").inner_text()
     page.goto(server + "/apps/loan/forms/loan_application")
     page.get_by_text(number).first.click()
     page.wait_for_url(re.compile(r".*/apps/loan/forms/loan_application/\d+$"))
     body = page.locator(".lw-record-main").inner_text()
     assert "已批准" in body and "800,000.00" in body.replace("800000.00", "800,000.00")
+    # the account manager signs with the contract's scan uploaded from the task page; finance pays out
+    scan = {"name": "contract.pdf", "mimeType": "application/pdf",
+            "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"}
+    act_in_inbox(page, server, "yang_fan", number, {"signed_on": "2026-03-02", "signed_contract": scan})
+    act_in_inbox(page, server, "wu_fang", number, {"disbursed_on": "2026-03-02", "payee_account": bank_card(7),
+                                                   "payee_bank": "富滇银行"})
+    # the flow booked the loan: the application reads disbursed, with its signed scan
+    page.goto(server + "/apps/loan/forms/loan_application")
+    page.get_by_text(number).first.click()
+    page.wait_for_url(re.compile(r".*/apps/loan/forms/loan_application/\d+$"))
+    body = page.locator(".lw-record-main").inner_text()
+    assert "已放款" in body and "contract.pdf" in body
