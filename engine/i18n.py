@@ -10,7 +10,7 @@ LOCALES = ("zh-CN", "en")
 
 @dataclass(frozen=True)
 class Text:
-    """A translatable text. ``Text.of("客户")`` or ``Text.of({"zh-CN": "客户", "en": "Customer"})``."""
+    """A translatable text. ``Text.of("名称")`` or ``Text.of({"zh-CN": "名称", "en": "Name"})``."""
 
     values: tuple[tuple[str, str], ...]
 
