@@ -2,9 +2,6 @@
 change the mapping, see the dry run's problems by row and column, import the valid rows and watch the progress."""
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,18 +14,14 @@ from engine.db import make_engine
 from engine.identity import sync_org
 from engine.platform import Platform
 from engine.settings import Settings
+from tests.browser import chromium_browser, serve
 from tests.conftest import APPS
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[str, Platform]]:
-    import uvicorn
-
-    from engine.web.app import create_app
-
     url = f"sqlite:///{tmp_path / 'live.db'}"
     clock = FrozenClock(datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc))
     settings = Settings.from_env({"database_url": url, "var_dir": str(tmp_path / "var"), "apps_dir": str(APPS),
@@ -38,33 +31,16 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Platform]]:
     platform.publish_folder(APPS / "warehouse", "tester", "first")
     with platform.db.begin() as conn:
         sync_org(conn, platform.apps["warehouse"].spec.org, clock.now(), with_users=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", platform
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve(platform) as server:
+        yield server, platform
     platform.db.dispose()
 
 
 def test_upload_map_check_and_import_in_the_browser(live: tuple[str, Platform], tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser`")
-    from playwright.sync_api import sync_playwright
-
     base, platform = live
     data = tmp_path / "suppliers.csv"
     data.write_text("编号,Supplier name,额度\nS1,<b>Acme</b>,10\nS2,Beta,-3\nS3,Gamma,7\n", encoding="utf-8")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with chromium_browser() as browser:
         page = browser.new_page()
         page.set_default_timeout(10000)
         page.goto(base + "/login")
@@ -92,7 +68,6 @@ def test_upload_map_check_and_import_in_the_browser(live: tuple[str, Platform], 
         page.wait_for_selector('[data-io-status][data-status="done"]')
         assert page.locator("[data-io-percent]").inner_text() == "100%"
         assert page.locator("[data-io-rejected]").is_visible()
-        browser.close()
     table = platform.apps["warehouse"].tables["f_warehouse__supplier"]
     with platform.db.connect() as conn:
         names = sorted(conn.execute(select(table.c.name)).scalars())

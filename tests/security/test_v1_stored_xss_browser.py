@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,11 +17,10 @@ from engine.identity import sync_org
 from engine.platform import Platform
 from engine.settings import Settings
 from seclib import CLUB, CARD, ID_NUMBER  # type: ignore[import-not-found]
+from tests.browser import ARTIFACTS, serve
 from tests.conftest import Api
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def payload(n: int) -> str:
@@ -57,18 +53,8 @@ def _hostile_club(folder: Path) -> None:
         "edges:\n  - {from: start, to: check}\n  - {from: check, to: done}\n")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
-    from engine.web.app import create_app
-
     tmp = tmp_path_factory.mktemp("xss")
     _hostile_club(tmp / "apps" / "club")
     url = f"sqlite:///{tmp / 'xss.db'}"
@@ -94,31 +80,9 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     instance_id = started.json()["id"]
     commented = api.as_("dora").post(f"/api/flows/instances/{instance_id}/comments", json={"text": COMMENT})
     assert commented.status_code in (200, 201), commented.text
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield {"server": f"http://127.0.0.1:{port}", "member": member.json()["id"], "instance": instance_id}
-    srv.should_exit = True
-    thread.join(timeout=5)
+    with serve(platform) as server:
+        yield {"server": server, "member": member.json()["id"], "instance": instance_id}
     platform.db.dispose()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def test_planted_markup_shows_as_text_and_never_runs(chromium: Any, planted: dict[str, Any]) -> None:

@@ -5,68 +5,32 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from sqlalchemy import func, select
 
 from engine.clock import FrozenClock
+from tests.browser import ARTIFACTS, login, serve, watched_page
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 BOARD = "/apps/purchasing/dashboards/purchasing_board"
 PASSWORD = "demo-pass-2026"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    import uvicorn
-
     from conftest_helpers import make_platform_at  # type: ignore[import-not-found]
-    from engine.web.app import create_app
     from forms_engine.fake import generate
 
     tmp = tmp_path_factory.mktemp("dash")
     platform = make_platform_at(tmp, FrozenClock(datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)))
     generate(platform, "purchasing", "supplier", 14, seed=5, days=120)
     generate(platform, "purchasing", "purchase_request", 400, seed=6, days=120)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", platform
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve(platform) as server:
+        yield server, platform
     platform.db.dispose()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -81,25 +45,12 @@ def shared(chromium: Any, live: tuple[str, Any]) -> Iterator[Any]:
 
 @pytest.fixture
 def page(shared: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    pg = shared.new_page()
-    pg.set_default_timeout(15000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    pg.close()
-    assert errors == [], errors  # no script error on the page
+    with watched_page(shared, request) as pg:
+        yield pg
 
 
 def _login(page: Any, server: str, user: str) -> None:
-    page.goto(server + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(server + "/")
+    login(page, server, user, PASSWORD)
 
 
 def _ready(page: Any) -> None:
