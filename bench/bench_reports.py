@@ -8,6 +8,7 @@ target). Times are the best of several alternating runs, in microseconds.
 
     .venv/bin/python bench/run.py --only reports [--quick]
     LOOMWORK_BENCH_REPORT_ROWS=500000 .venv/bin/python bench/run.py --only reports   # another N (shown in the table)
+    .venv/bin/python bench/bench_reports.py --explain by_channel [ROWS]   # both plans on PostgreSQL, EXPLAIN ANALYZE
 """
 from __future__ import annotations
 
@@ -204,7 +205,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     rows = 20_000 if quick else 1_000_000
     if os.environ.get("LOOMWORK_BENCH_REPORT_ROWS", "").isdigit():  # a smaller full run on a slow machine
         rows = int(os.environ["LOOMWORK_BENCH_REPORT_ROWS"])
-    repeat = 5 if quick else 3
+    repeat = 5
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
@@ -238,6 +239,52 @@ def run(quick: bool) -> list[dict[str, Any]]:
     return out
 
 
+def explain(key: str, rows: int) -> None:
+    """Print the report service's statement for ``key`` and the hand-written one, each with its PostgreSQL plan."""
+    from sqlalchemy import create_engine, event, text
+
+    from engine.db import make_engine
+    from engine.permissions import SYSTEM
+
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    schema = "bench_" + uuid.uuid4().hex[:8]
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    pg = make_engine(PG_URL, schema=schema)
+    seen: list[tuple[str, Any]] = []
+    event.listen(pg, "before_cursor_execute", lambda _c, _cur, stmt, params, _ctx, _many: seen.append((stmt, params)))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            platform = build(PG_URL, pg, Path(tmp), rows)
+            with platform.db.connect() as conn:
+                seen.clear()
+                platform.services["reports"].run("bench", key, SYSTEM, figure=False, conn=conn)
+                ours = [s for s in seen if "f_bench__sale" in s[0]][-1]
+                cursor = conn.connection.dbapi_connection.cursor()
+                both = {"report service": ours, "hand-written": (hand_written("postgresql")[key], None)}
+                plans: dict[str, str] = {}
+                times: dict[str, list[float]] = {title: [] for title in both}
+                for _ in range(7):  # alternating, so both see the same machine; the plan of the last run is shown
+                    for title, (stmt, params) in both.items():
+                        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + stmt, params)
+                        lines = [r[0] for r in cursor.fetchall()]
+                        plans[title] = "\n".join(lines)
+                        times[title].append(float(lines[-1].split(":")[1].split()[0]))
+                for title, (stmt, _params) in both.items():
+                    ordered = sorted(times[title])
+                    print(f"-- {title}: execution {ordered[0]:.1f} ms best, {ordered[3]:.1f} ms median of 7\n{stmt}\n"
+                          f"{plans[title]}\n")
+    finally:
+        pg.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 if __name__ == "__main__":
+    if "--explain" in sys.argv:
+        rest = sys.argv[sys.argv.index("--explain") + 1:]
+        explain(rest[0], int(rest[1]) if len(rest) > 1 else 100_000)
+        sys.exit(0)
     for row in run(quick="--quick" in sys.argv):
         print(row)
