@@ -22,7 +22,18 @@ from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .i18n import DEFAULT_LOCALE, Text
+
 TEMPLATES = Path(__file__).parent / "templates" / "mail"
+#: The mail's own words, in the recipient's language (their ``locale``; zh-CN when unset). ``{app}`` is the app's label.
+TEXTS = {
+    "open": Text.of({"zh-CN": "在门户中打开", "en": "Open it in the portal"}),
+    "open_text": Text.of({"zh-CN": "打开：", "en": "Open it:"}),
+    "sent_by": Text.of({"zh-CN": "由 Loomwork 发送。", "en": "Sent by Loomwork."}),
+    "sent_by_app": Text.of({"zh-CN": "由 Loomwork（{app}）发送。", "en": "Sent by Loomwork for {app}."}),
+    "why": Text.of({"zh-CN": "您收到此邮件，是因为门户中有一条给您的通知；它在门户中同样可见。",
+                    "en": "You get this mail because you have a notification in the portal; it is marked there too."}),
+}
 SECURITY = ("starttls", "ssl", "none")
 #: Longest subject line sent (longer titles are cut with an ellipsis).
 MAX_SUBJECT = 200
@@ -92,12 +103,15 @@ def _one_line(text: str) -> str:
 
 
 def render(*, title: str, body: str | None, link: str | None, app_label: str | None,
-           public_url: str) -> dict[str, str]:
-    """The subject, plain text and HTML of one notification mail."""
+           public_url: str, locale: str = DEFAULT_LOCALE) -> dict[str, str]:
+    """The subject, plain text and HTML of one notification mail, in ``locale`` (the recipient's language)."""
     url = None
     if link:
         url = (public_url.rstrip("/") + link) if public_url and link.startswith("/") else link
-    values = {"title": _one_line(title), "body": body or "", "url": url, "app_label": app_label}
+    words = {key: text.get(locale) for key, text in TEXTS.items()}
+    sent_by = words["sent_by_app"].replace("{app}", app_label) if app_label else words["sent_by"]
+    values = {"title": _one_line(title), "body": body or "", "url": url, "app_label": app_label, "t": words,
+              "sent_by": sent_by, "lang": locale}
     subject = _one_line(_plain.get_template("notification.subject").render(values))
     if len(subject) > MAX_SUBJECT:
         subject = subject[: MAX_SUBJECT - 1] + "…"

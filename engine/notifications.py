@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Column, Connection, Index, MetaData, String, Table, Text, and_, func, insert, select, update
 
 from .errors import BadRequest
+from .i18n import DEFAULT_LOCALE
 from .permissions import Principal
 from .tables import Id, UtcDateTime
 
@@ -100,21 +101,22 @@ class Notifications:
         from .tables import users
 
         wanted = {r["user_id"] for r in rows}
-        address = {row.id: row.email for row in conn.execute(
-            select(users.c.id, users.c.email).where(users.c.id.in_(wanted), users.c.is_active.is_(True),
-                                                    users.c.email.is_not(None)))
-                   if valid_address(row.email)}
+        address: dict[int, tuple[str, str]] = {row.id: (row.email, row.locale or DEFAULT_LOCALE) for row in conn.execute(
+            select(users.c.id, users.c.email, users.c.locale).where(users.c.id.in_(wanted), users.c.is_active.is_(True),
+                                                                    users.c.email.is_not(None)))
+            if valid_address(row.email)}
         public_url = str(self.platform.settings.public_url or "")
         mails = []
         for r in rows:
-            to = address.get(r["user_id"])
-            if to is None:
+            found = address.get(r["user_id"])
+            if found is None:
                 continue
+            to, locale = found
             live = self.platform.apps.get(r["app"]) if r.get("app") else None
-            label = str(live.spec.label) if live is not None else r.get("app")
+            label = live.spec.label.get(locale) if live is not None else r.get("app")
             mails.append({"app": r.get("app") or "", "source": f"notification:{r['kind']}", "to": to,
                           **render(title=r["title"], body=r.get("body"), link=page_link(r.get("link")), app_label=label,
-                                   public_url=public_url)})
+                                   public_url=public_url, locale=locale)})
         return int(box.enqueue_mails(conn, mails))
 
     def list(self, conn: Connection, user_id: int, *, unread: bool = False, after: int | None = None,

@@ -14,7 +14,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select, update
 
 from automation_support import APP, create, publish, user_id
-from engine.mail import MailConfig, MailSettingsError, render
+from engine.mail import TEXTS, MailConfig, MailSettingsError, render
 from engine.outbox import outbox
 from engine.scheduler import run_jobs
 from engine.settings import Settings
@@ -123,6 +123,8 @@ def test_a_notification_mails_users_with_an_address_and_the_outbox_job_sends_it(
     plat = mail_platform(database, tmp_path, clock, smtp.port)
     publish(plat, tmp_path, NOTIFY)
     with_addresses(plat)
+    with plat.db.begin() as conn:  # boss reads English; wang keeps the default, Chinese
+        conn.execute(update(users).where(users.c.username == "boss").values(locale="en"))
     order = create(plat, "order", {"title": "<script>alert(1)</script> & co", "amount": "12.50"})
     queued = mails(plat)
     # boss and fin_wang (finance) have addresses; dan (named) has none: in-app only
@@ -141,10 +143,18 @@ def test_a_notification_mails_users_with_an_address_and_the_outbox_job_sends_it(
     assert message["Subject"] == f"[{label}] New order <script>alert(1)</script> & co"
     link = f"https://lw.example.com/apps/{APP}/forms/order/{order['id']}"
     text = message.get_body(("plain",)).get_content()
-    assert "New order <script>alert(1)</script> & co" in text and "Amount 12.50" in text and link in text
+    assert "New order <script>alert(1)</script> & co" in text and "Amount 12.50" in text and f"打开： {link}" in text
+    assert f"由 Loomwork（{label}）发送。" in text and "Open it" not in text
     html = message.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
-    assert f'href="{link}"' in html
+    assert f'href="{link}" style="color: #1565c0;">在门户中打开</a>' in html and 'lang="zh-CN"' in html
+    # the same notification to a reader of English: the mail's own words in English, the app's label too
+    english = by_to["boss@example.com"]["message"]
+    en_label = plat.apps[APP].spec.label.get("en")
+    assert english["Subject"] == f"[{en_label}] New order <script>alert(1)</script> & co"
+    en_text = english.get_body(("plain",)).get_content()
+    assert f"Open it: {link}" in en_text and f"Sent by Loomwork for {en_label}." in en_text and "打开" not in en_text
+    assert ">Open it in the portal</a>" in english.get_body(("html",)).get_content()
 
 
 def test_no_mail_when_the_change_rolls_back(database, tmp_path, clock, smtp) -> None:  # type: ignore[no-untyped-def]
@@ -294,4 +304,5 @@ def test_the_template_cuts_long_subjects_and_keeps_header_lines_single() -> None
                       app_label=None, public_url="")
     assert "\n" not in rendered["subject"] and "\r" not in rendered["subject"]
     assert len(rendered["subject"]) == 200 and rendered["subject"].endswith("…")
-    assert "Open it" not in rendered["text"] and "href" not in rendered["html"]
+    assert "打开" not in rendered["text"] and "href" not in rendered["html"]  # no link, no "open it" line
+    assert rendered["text"].rstrip().endswith(TEXTS["why"].get("zh-CN"))
