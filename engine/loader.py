@@ -90,6 +90,10 @@ def load_app(files: Mapping[str, str], kinds: KindRegistry, *, pre_errors: list[
             problems.errors.extend(check_document(app_doc, "app"))
             app_data = app_doc.data
     settings = _app_settings(app_data)
+    if app_doc is not None and settings.work_start >= settings.work_end:
+        problems.add(app_doc.error(("working_hours", "end"), "working hours must end after they start "
+                                   f"({settings.work_start:%H:%M}–{settings.work_end:%H:%M})",
+                                   "a working day within one calendar day, such as start: \"09:00\", end: \"18:00\""))
     org = OrgSpec()
     if org_doc is not None and _check_mapping(org_doc, problems):
         schema_errors = check_document(org_doc, "org")

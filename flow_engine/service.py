@@ -117,8 +117,7 @@ class FlowService:
             if flow is None:
                 raise NotFound(f"app '{app_key}' version {version} has no flow '{flow_key}'")
             s = spec.settings
-            calendar = BusinessCalendar((s.work_start.hour, max(s.work_end.hour, s.work_start.hour + 1)),
-                                        s.work_days, s.holidays)
+            calendar = BusinessCalendar((s.work_start, s.work_end), s.work_days, s.holidays, s.extra_workdays)
             relations = set()
             for edge in flow.edges:
                 if edge.compiled is not None:

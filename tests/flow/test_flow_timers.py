@@ -1,7 +1,7 @@
 """Time limits: business-time arithmetic, due times on tasks, reminders and escalations."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from conftest import NOW, directory, load, load_text
@@ -27,6 +27,27 @@ def test_business_calendar_add(begin: datetime, duration: timedelta, expected: d
 def test_business_calendar_refuses_bad_hours() -> None:
     with pytest.raises(ValueError):
         BusinessCalendar(working_hours=(18, 9))
+    with pytest.raises(ValueError):
+        BusinessCalendar(working_hours=(time(9, 30), time(9, 30)))
+
+
+# 09:30–17:45 (8 h 15 min a day); Sunday 7 Jan 2024 is worked (调休) and Tuesday 9 Jan is a holiday
+MINUTES = BusinessCalendar(working_hours=(time(9, 30), time(17, 45)), workdays=frozenset(range(5)),
+                           holidays={date(2024, 1, 9)}, extra_workdays={date(2024, 1, 7)})
+
+
+@pytest.mark.parametrize(("begin", "duration", "expected"), [
+    (datetime(2024, 1, 8, 9, 0), timedelta(minutes=30), datetime(2024, 1, 8, 10, 0)),  # opens at 09:30, not 09:00
+    (datetime(2024, 1, 8, 17, 30), timedelta(minutes=30), datetime(2024, 1, 10, 9, 45)),  # closes at 17:45
+    (datetime(2024, 1, 8, 9, 30), timedelta(hours=8, minutes=15), datetime(2024, 1, 8, 17, 45)),
+    (datetime(2024, 1, 6, 12, 0), timedelta(hours=1), datetime(2024, 1, 7, 10, 30)),  # the worked Sunday counts
+    (datetime(2024, 1, 5, 17, 0), timedelta(days=1), datetime(2024, 1, 7, 17, 0)),  # Friday + 1 working day
+    (datetime(2024, 1, 7, 17, 0), timedelta(hours=1), datetime(2024, 1, 8, 9, 45)),  # 45 min Sunday, 15 Monday
+])
+def test_business_calendar_with_minutes_and_adjusted_working_days(begin: datetime, duration: timedelta,
+                                                                   expected: datetime) -> None:
+    assert MINUTES.add(begin, duration) == expected
+    assert MINUTES.is_working_day(date(2024, 1, 7)) and not MINUTES.is_working_day(date(2024, 1, 6))
 
 
 FLOW = """

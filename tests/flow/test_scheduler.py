@@ -128,3 +128,43 @@ def test_jobs_run_command(api, platform, clock, backend, monkeypatch, capsys) ->
     assert main(["jobs", "run"]) == 0  # real time is long past the frozen test clock: both timers are due
     assert "flow_timers: 2 handled" in capsys.readouterr().out
     assert main(["jobs", "run", "--job", "nope"]) == 1
+
+
+def test_working_hours_with_minutes_and_adjusted_working_days_from_app_yaml(api, platform, clock,  # type: ignore[no-untyped-def]
+                                                                           tmp_path) -> None:
+    from engine.identity import sync_org
+    from platform_kit import app_copy
+
+    folder = app_copy(tmp_path)
+    app_yaml = folder / "app.yaml"
+    app_yaml.write_text(app_yaml.read_text(encoding="utf-8") + 'working_hours: {start: "10:30", end: "17:15"}\n'
+                        'workdays: ["2026-03-07"]\n', encoding="utf-8")  # a Saturday worked (调休)
+    platform.publish_folder(folder, "tester", "hours")
+    with platform.db.begin() as conn:
+        sync_org(conn, platform.apps["purchasing"].spec.org, clock.now(), with_users=True)
+    iid = start(api, record(api))  # Monday 09:30 local: before the day opens at 10:30; remind after 4 working hours
+    clock.set(datetime(2026, 3, 2, 6, 29, tzinfo=timezone.utc))  # 14:29 local
+    assert _fired(platform) == 0
+    clock.set(datetime(2026, 3, 2, 6, 31, tzinfo=timezone.utc))  # 14:31 local: 10:30 + 4 h
+    assert _fired(platform) == 1
+    live = platform.apps["purchasing"]
+    calendar = platform.services["flows"].pinned("purchasing", live.version, "purchase_approval").calendar
+    from datetime import date
+
+    assert calendar.is_working_day(date(2026, 3, 7)) and not calendar.is_working_day(date(2026, 3, 8))
+    assert instance(api, iid)["history"][-1]["action"] == "remind"
+
+
+def test_working_hours_that_end_before_they_start_are_a_definition_error(platform, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engine.errors import DefinitionErrors
+    from platform_kit import app_copy
+
+    folder = app_copy(tmp_path)
+    app_yaml = folder / "app.yaml"
+    app_yaml.write_text(app_yaml.read_text(encoding="utf-8") + 'working_hours: {start: "18:00", end: "09:00"}\n',
+                        encoding="utf-8")
+    with pytest.raises(DefinitionErrors) as caught:
+        platform.publish_folder(folder, "tester", "hours")
+    error = next(e for e in caught.value.errors if "working hours" in e.message)
+    line = app_yaml.read_text(encoding="utf-8").splitlines().index('working_hours: {start: "18:00", end: "09:00"}') + 1
+    assert (error.file, error.line, error.path) == ("app.yaml", line, "working_hours.end")
