@@ -47,6 +47,7 @@ add_messages({
     "flow_add_signer": {"zh-CN": "加签", "en": "Add signer"},
     "flow_submit": {"zh-CN": "提交", "en": "Submit"},
     "flow_comment_action": {"zh-CN": "评论", "en": "Comment"},
+    "flow_comment_files": {"zh-CN": "评论附件", "en": "Files for the comment"},
     "flow_withdraw": {"zh-CN": "撤回", "en": "Withdraw"},
     "flow_open_instance": {"zh-CN": "查看流程", "en": "Open the flow"},
     "flow_mark_read": {"zh-CN": "全部标为已读", "en": "Mark all read"},

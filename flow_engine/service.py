@@ -31,6 +31,7 @@ from engine.permissions import Principal, effective, in_scope
 
 from . import runtime
 from .business_time import BusinessCalendar
+from .comments import attach_comment_files
 from .directory import DbDirectory
 from .errors import FieldNotEditable, InvalidPayload, TaskNotFound, UnknownAction
 from .spec import FlowSpec
@@ -291,6 +292,9 @@ class FlowService:
         for key in person_keys:
             if key in payload:
                 payload[key] = self._people(directory, payload[key], key)
+        if action == "comment" and "attachments" in payload:
+            payload["attachments"] = attach_comment_files(conn, payload["attachments"], who, inst["app"], form.key,
+                                                          int(inst["record_id"]))
         row = self._record_row(conn, live, form, inst["record_id"])
         runtime_task = old.task(task["task_key"])
         changes = payload.get("values")
@@ -363,8 +367,9 @@ class FlowService:
         if task is None:
             raise InvalidPayload("this instance has no task to comment on yet")
         _STEP_DECISIONS.set(None)  # a comment consults no table
+        files = attach_comment_files(conn, attachments, who, inst["app"], pinned.flow.form, int(inst["record_id"]))
         state, effects = runtime.act(pinned.flow, old, task.id, actor, "comment", now,
-                                     {"text": text, "attachments": attachments or []}, directory=directory)
+                                     {"text": text, "attachments": files}, directory=directory)
         status = self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action="comment")
         return {"instance": instance_id, "status": status}
 

@@ -16,6 +16,7 @@ from engine.identity import user_names
 from engine.permissions import Principal, effective, in_scope
 
 from .bpmn import diagram
+from .comments import file_names
 from .state import OPEN, RUNNING
 from .store import ACTED, CC, page_filter
 from .tables import history, instances, tasks
@@ -114,6 +115,13 @@ def instance_view(conn: Connection, platform: Any, service: Any, instance_id: in
         since = datetime.fromisoformat(a["entered_at"])
         active.append({"node": a["node"], "name": flow.node(a["node"]).label, "entered_at": a["entered_at"],
                        "waiting_s": round((now - since).total_seconds(), 3)})
+    entries = [{"id": h["id"], "kind": h["kind"], "node": h["node"], "node_name": h["node_name"],
+                "visit": h["visit"], "task": h["task_key"],
+                "user": {"id": h["user_id"], "name": names.get(h["user_id"])} if h["user_id"] else None,
+                "actor": h["actor"], "action": h["action"], "entered_at": _iso(h["entered_at"]),
+                "left_at": _iso(h["left_at"]), "duration_s": h["duration_s"], "comment": h["comment"],
+                "detail": h["detail"], "at": _iso(h["at"])} for h in hist]
+    file_names(conn, entries)
     return {
         "id": inst["id"], "app": inst["app"], "flow": inst["flow"], "flow_label": flow.label or flow.key,
         "form": inst["form"], "record_id": inst["record_id"], "title": inst["title"], "status": inst["status"],
@@ -124,12 +132,7 @@ def instance_view(conn: Connection, platform: Any, service: Any, instance_id: in
         "position": active,
         "tasks": [task_json(t, names) for t in task_rows if t["kind"] != CC],
         "cc": [task_json(t, names) for t in task_rows if t["kind"] == CC],
-        "history": [{"id": h["id"], "kind": h["kind"], "node": h["node"], "node_name": h["node_name"],
-                     "visit": h["visit"], "task": h["task_key"],
-                     "user": {"id": h["user_id"], "name": names.get(h["user_id"])} if h["user_id"] else None,
-                     "actor": h["actor"], "action": h["action"], "entered_at": _iso(h["entered_at"]),
-                     "left_at": _iso(h["left_at"]), "duration_s": h["duration_s"], "comment": h["comment"],
-                     "detail": h["detail"], "at": _iso(h["at"])} for h in hist],
+        "history": entries,
         "diagram": picture,
     }
 

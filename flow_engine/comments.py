@@ -1,0 +1,65 @@
+"""Files attached to a flow comment: checked, then attached to the instance's record.
+
+A comment's ``attachments`` are files the commenter uploaded through ``POST /api/files`` (checked for size and
+content there), given by id (``12`` or ``{"id": 12, ...}`` as the upload answered). Each must exist, have been
+uploaded by the commenter, and not belong to another record; it is then attached to the record the flow runs on, so
+whoever may read that record may download it, like a file field's files. The history keeps the ids; the pages show
+the files' names from the file table.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import Connection
+
+from engine import files as file_store
+from engine.permissions import Principal
+
+from .errors import InvalidPayload
+
+#: Most files one comment may carry.
+MAX_FILES = 10
+
+
+def _refused(message: str, index: int | None = None) -> InvalidPayload:
+    field = "attachments" if index is None else f"attachments[{index}]"
+    return InvalidPayload(message, details=[{"field": field, "message": message}])
+
+
+def attach_comment_files(conn: Connection, raw: Any, who: Principal, app: str, form: str,
+                         record_id: int) -> list[str]:
+    """The ids of ``raw`` (as strings, for the history) once checked and attached to the record; ``InvalidPayload``
+    naming ``attachments[i]`` otherwise (the caller's transaction then rolls back, nothing attached)."""
+    if raw is None or raw == []:
+        return []
+    if not isinstance(raw, list):
+        raise _refused("attachments must be a list of uploaded files (their ids)")
+    if len(raw) > MAX_FILES:
+        raise _refused(f"at most {MAX_FILES} files per comment")
+    ids: list[int] = []
+    for i, item in enumerate(raw):
+        value = item.get("id") if isinstance(item, Mapping) else item
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+            raise _refused("not a file id: upload the file to /api/files first and send the id it answers", i)
+        ids.append(int(value))
+    found = file_store.describe(conn, ids)
+    for i, file_id in enumerate(ids):
+        row = found.get(file_id)
+        if row is None or row["uploaded_by"] != who.id:
+            raise _refused(f"no file {file_id} uploaded by you", i)
+        if row["record_id"] is not None and (row["app"], row["form"], row["record_id"]) != (app, form, record_id):
+            raise _refused(f"file {file_id} already belongs to another record", i)
+    file_store.attach(conn, ids, app, form, record_id)
+    return [str(i) for i in dict.fromkeys(ids)]
+
+
+def file_names(conn: Connection, history: list[dict[str, Any]]) -> None:
+    """Give each history entry that carries attachments a ``files`` list of ``{id, name}`` (in place)."""
+    wanted = {int(a) for h in history for a in ((h.get("detail") or {}).get("attachments") or []) if str(a).isdigit()}
+    if not wanted:
+        return
+    names = {i: row["display_name"] for i, row in file_store.describe(conn, sorted(wanted)).items()}
+    for h in history:
+        ids = [int(a) for a in ((h.get("detail") or {}).get("attachments") or []) if str(a).isdigit()]
+        if ids:
+            h["files"] = [{"id": i, "name": names[i]} for i in ids if i in names]
