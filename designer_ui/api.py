@@ -352,6 +352,20 @@ def build_router() -> APIRouter:
         params = body.get("params") if isinstance(body.get("params"), dict) else None
         return preview(ws.platform, folder.key, path, body.get("data"), who, params)
 
+    @router.post("/apps/{app}/dashboard-preview")
+    async def dashboard_preview(app: str, request: Request, who: Principal = Depends(designer_user)) -> dict[str, Any]:
+        """Run every widget of a dashboard as it is in the editor (``{"path", "data"}``) over the published data,
+        narrowed by its shared filters' defaults, with the designer's own rights: per widget ``result`` or
+        ``message``; the draft's definition problems in ``errors``."""
+        from .reports import preview_dashboard
+
+        body = _body_object(await read_json(request))
+        ws = workspace_of(request)
+        folder = ws.app(app)
+        path = body.get("path")
+        ws.safe_path(folder, path)
+        return preview_dashboard(ws.platform, folder.key, path, body.get("data"), who)
+
     return router
 
 

@@ -11,8 +11,10 @@ from engine.permissions import Principal
 from report_engine import flowdata
 from report_engine.dataset import SYSTEM_COLUMNS, Dataset, NameError_, groupable
 
-#: how deep the builder lists fields of related records (``supplier.city``); reports may go further by hand
-RELATION_DEPTH = 1
+#: how many relations the builder follows when it lists fields of related records (``supplier.office.city``): as
+#: many as a report may (``dataset.MAX_JOINS``); a dataset lists at most ``MAX_NAMES`` names
+RELATION_DEPTH = 3
+MAX_NAMES = 600
 
 
 def builder_meta() -> dict[str, Any]:
@@ -31,7 +33,8 @@ def _field_json(dataset: Dataset, name: str, label: Any) -> dict[str, Any] | Non
     except NameError_:
         return None
     return {"name": name, "label": label, "type": ref.type, "numeric": ref.numeric, "temporal": ref.temporal,
-            "groupable": groupable(ref), "options": [v for v, _ in ref.options][:50]}
+            "groupable": groupable(ref), "options": [v for v, _ in ref.options][:50], "form": ref.form,
+            "key": ref.key, "target": ref.target}
 
 
 def _text(value: Any) -> Any:
@@ -39,15 +42,24 @@ def _text(value: Any) -> Any:
 
 
 def _names(form: Any, prefix: str, depth: int, forms: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The names of ``form``'s stored fields, then (breadth first, so a cap keeps the nearest) those of the forms
+    its single relations lead to, ``depth`` relations deep at most."""
     out: list[tuple[str, Any]] = []
-    for f in form.fields:
-        if not getattr(f, "stored", True):
-            continue
-        out.append((prefix + f.key, _text(f.label) or f.key))
-        if f.type == "relation" and not f.many and f.to in forms and depth > 0:
-            out += _names(forms[f.to], f"{prefix}{f.key}.", depth - 1, forms)
-    if not prefix:
-        out += [(name, name) for name in SYSTEM_COLUMNS if name not in form.by_key]
+    level = [(form, prefix)]
+    for hop in range(depth + 1):
+        following = []
+        for current, pre in level:
+            for f in current.fields:
+                if not getattr(f, "stored", True):
+                    continue
+                out.append((pre + f.key, _text(f.label) or f.key))
+                if f.type == "relation" and not f.many and f.to in forms and hop < depth:
+                    following.append((forms[f.to], f"{pre}{f.key}."))
+            if not pre:
+                out += [(name, name) for name in SYSTEM_COLUMNS if name not in current.by_key]
+        if len(out) >= MAX_NAMES:
+            return out[:MAX_NAMES]
+        level = following
     return out
 
 
@@ -103,3 +115,55 @@ def preview(platform: Any, app: str, path: str, data: Any, who: Principal,
         return {"result": service.run_spec(app, spec, who, params)}
     except LoomworkError as exc:
         return {"message": exc.message if hasattr(exc, "message") else str(exc)}
+
+
+def preview_dashboard(platform: Any, app: str, path: str, data: Any, who: Principal) -> dict[str, Any]:
+    """Run every widget of a dashboard as it is in the editor over the app's published data, narrowed by the
+    draft's shared filters at their default values.
+
+    Answers ``{"widgets": [{"index", "report", "result" | "message"}], "errors": [...], "filters": {key: value}}``
+    (``errors``: the draft's definition problems, then the widgets run unfiltered), or ``{"message": …}``."""
+    service = platform.services.get("reports")
+    if service is None:
+        return {"message": "no report engine is plugged in", "widgets": []}
+    if app not in platform.apps:
+        return {"message": "publish the app once to preview its dashboards over its data", "widgets": []}
+    if not isinstance(data, Mapping):
+        return {"message": "a dashboard definition is a mapping", "widgets": []}
+    live = platform.app(app)
+    errors: list[dict[str, Any]] = []
+    board = None
+    published = live.spec.of_kind("report")
+    try:
+        board = service.build_dashboard_spec(app, data, file=path)
+    except DefinitionErrors as exc:
+        errors = [e.to_dict() for e in exc.errors]
+        # the widgets that can show data still get the shared filters when the rest of the draft checks
+        shown = [w for w in data.get("widgets") or [] if isinstance(w, Mapping) and w.get("report") in published]
+        if shown:
+            try:
+                board = service.build_dashboard_spec(app, {**data, "widgets": shown}, file=path)
+            except DefinitionErrors:
+                board = None
+    chosen: dict[str, Any] = {}
+    if board is not None:
+        try:
+            chosen = service.check_dashboard_filters(live, board, None)
+        except LoomworkError as exc:
+            errors.append({"file": path, "path": "filters", "message": str(getattr(exc, "message", exc))})
+    out = []
+    for i, raw in enumerate(data.get("widgets") or []):
+        key = raw.get("report") if isinstance(raw, Mapping) else None
+        entry: dict[str, Any] = {"index": i, "report": key}
+        report = published.get(key) if isinstance(key, str) else None
+        if report is None:
+            entry["message"] = f"report '{key}' is not published: publish it to see its data here"
+        else:
+            conditions = service.widget_conditions(live, board, report, chosen) if board is not None else ()
+            try:
+                entry["result"] = service.run_spec(app, report, who, None, conditions=conditions)
+            except LoomworkError as exc:
+                entry["message"] = str(getattr(exc, "message", exc))
+        out.append(entry)
+    return {"widgets": out, "errors": errors,
+            "filters": {k: (v if isinstance(v, (list, tuple)) else str(v)) for k, v in chosen.items()}}

@@ -122,6 +122,7 @@ class Workspace:
             out.append({"path": rel, "kind": self.kind_of(rel, data),
                         "key": data.get("key") if isinstance(data, dict) else None,
                         "label": data.get("label") if isinstance(data, dict) else None,
+                        "dataset": data.get("dataset") if isinstance(data, dict) else None,
                         "token": token_of((app.folder / rel).read_bytes())})
         return out
 

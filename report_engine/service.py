@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field as dc_field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping
@@ -51,6 +51,7 @@ class _DraftContext:
 
     problems: Any
     specs: dict[str, dict[str, Any]]
+    raw: dict[str, dict[str, Any]] = dc_field(default_factory=dict)
 
 
 #: names GB/T 2260 gives a city level that only groups a municipality's or province's districts and counties
@@ -259,15 +260,43 @@ class Reports:
             raise DefinitionErrors(ctx.problems.errors or [doc.error((), "the report could not be built")])
         return report
 
+    def build_dashboard_spec(self, app: str, data: Any, file: str = "reports/(unsaved).yaml") -> DashboardSpec:
+        """A dashboard spec from a definition that is not part of the published app (a designer's draft), built
+        against the app's published forms and reports with every check a published dashboard gets.
+
+        Raises ``DefinitionErrors`` (located at ``file``) when the definition does not check."""
+        from engine.errors import DefinitionErrors, Problems
+        from engine.metaschema import check_document
+        from engine.source import Document
+
+        from .loader import build_dashboard
+
+        live = self.platform.app(app)
+        doc = Document(file=file, data=data)
+        if not isinstance(data, Mapping):
+            raise DefinitionErrors([doc.error((), "a dashboard definition is a mapping (key, widgets, filters …)")])
+        if data.get("kind") != "dashboard":
+            raise DefinitionErrors([doc.error(("kind",), f"'{data.get('kind')}' is not a dashboard")])
+        errors = check_document(doc, "dashboard")
+        if errors:
+            raise DefinitionErrors(errors)
+        specs = {kind: dict(specs) for kind, specs in live.spec.specs.items()}
+        ctx = _DraftContext(Problems(), specs, {"report": specs.get("report", {})})
+        board = build_dashboard(doc, ctx)
+        if ctx.problems or board is None:
+            raise DefinitionErrors(ctx.problems.errors or [doc.error((), "the dashboard could not be built")])
+        return board
+
     def run_spec(self, app: str, report: ReportSpec, who: Principal, raw: Mapping[str, Any] | None = None, *,
-                 figure: bool = True) -> dict[str, Any]:
+                 figure: bool = True, conditions: tuple[Condition, ...] = ()) -> dict[str, Any]:
         """Run a report spec that is not (or not yet) part of the published app — a preview of an unsaved
         definition (``build_spec``) — over the app's published data, with the caller's rights and read scope as
-        for a published report. Nothing is cached: neither the statement nor the result."""
+        for a published report. Nothing is cached: neither the statement nor the result. ``conditions`` narrow
+        the rows further (a draft dashboard's shared filters: ``widget_conditions``)."""
         live = self.platform.app(app)
         report = replace(report, cache=False)
         forms = self._find_forms_read(live, report)
-        compiler, checked, ctx = self._prepare(live, report, who, dict(raw or {}), (), forms)
+        compiler, checked, ctx = self._prepare(live, report, who, dict(raw or {}), tuple(conditions), forms)
         compiled = compiler.compile(checked)
         buckets = _shown(report, checked)
         with self.platform.db.connect() as conn:

@@ -84,3 +84,30 @@ def test_a_report_saved_as_a_draft_publishes_and_a_removed_field_refuses_publish
     # the report opens with its problem listed
     opened = dapi.as_("dora").get(f"{URL}/files/{NEW}").json()
     assert any(e["file"] == NEW and e["path"] == "dimensions[0]" for e in opened["errors"])
+
+
+BOARD = "reports/draft_board.yaml"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_dashboard_preview_runs_widgets_with_the_drafts_shared_filter_defaults(dapi, folder) -> None:  # type: ignore[no-untyped-def]
+    _records(dapi)
+    board = {"kind": "dashboard", "key": "draft_board",
+             "filters": [{"key": "category", "field": "purchase_request.category", "default": ["travel"]}],
+             "widgets": [{"report": "spend_by_category", "x": 0, "y": 0, "w": 6, "h": 4},
+                         {"report": "not_published", "x": 6, "y": 0, "w": 6, "h": 4}]}
+    got = dapi.as_("admin").post(f"{URL}/dashboard-preview", json={"path": BOARD, "data": board}).json()
+    rows = got["widgets"][0]["result"]["rows"]
+    assert [(r["category"], r["sum_amount"]) for r in rows] == [("travel", "40.00")]
+    assert got["filters"] == {"category": ["travel"]}
+    # a widget on a report the app does not have: the widget says so, the draft's problem is located
+    assert "not published" in got["widgets"][1]["message"]
+    assert [(e["file"], e["path"]) for e in got["errors"]] == [(BOARD, "widgets[1].report")]
+    # without the default every category shows (the draft's errors aside)
+    board["filters"][0].pop("default")
+    board["widgets"].pop()
+    got = dapi.as_("admin").post(f"{URL}/dashboard-preview", json={"path": BOARD, "data": board}).json()
+    assert got["errors"] == [] and len(got["widgets"][0]["result"]["rows"]) == 2
+    # a bad path is refused naming it; nothing is written
+    assert dapi.as_("admin").post(f"{URL}/dashboard-preview", json={"path": "../x.yaml", "data": board}).status_code == 400
+    assert not (folder / BOARD).exists()
