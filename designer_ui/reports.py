@@ -18,13 +18,16 @@ MAX_NAMES = 600
 
 
 def builder_meta() -> dict[str, Any]:
-    """The report engine's closed lists: chart types, aggregates, date buckets, relative ranges, filter operators."""
+    """The report engine's closed lists: chart types, aggregates, date buckets, relative ranges, filter operators,
+    region levels."""
     from report_engine import dates
     from report_engine.spec import AGGREGATES, BUCKETS, CHART_TYPES
 
-    ops = load_schema("report")["$defs"]["filter"]["oneOf"][1]["properties"]["op"]["enum"]
+    schema = load_schema("report")["$defs"]
+    ops = schema["filter"]["oneOf"][1]["properties"]["op"]["enum"]
+    levels = schema["dimension"]["oneOf"][1]["properties"]["level"]["enum"]
     return {"charts": list(CHART_TYPES), "aggregates": list(AGGREGATES), "buckets": list(BUCKETS),
-            "ranges": list(dates.RANGES), "ops": list(ops)}
+            "ranges": list(dates.RANGES), "ops": list(ops), "levels": list(levels)}
 
 
 def _field_json(dataset: Dataset, name: str, label: Any) -> dict[str, Any] | None:

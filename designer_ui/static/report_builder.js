@@ -102,17 +102,33 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
     renderFields(); changed();
   });
 
+  // the dataset's own fields, then a folded group per relation with the related form's fields (and its relations)
+  const openGroups = new Set();
+  const fieldItem = (f) => h("div.palette-item.rb-field", {
+    "data-field": f.name, "data-testid": `rb-field-${f.name}`, title: `${f.name} (${f.type})`,
+  }, text(f.label) || f.name.split(".").pop(), h("small", {}, `${f.name} · ${f.type}`));
+  function fieldGroup(prefix, fields) {
+    const depth = prefix ? prefix.split(".").length : 0;
+    const own = fields.filter((f) => f.name.split(".").length === depth + 1);
+    const list = h("div.rb-field-list", {}, own.map(fieldItem));
+    new Sortable(list, { group: { name: "report-fields", pull: "clone", put: false }, sort: false, forceFallback: true, fallbackOnBody: true });
+    const groups = own.filter((f) => fields.some((x) => x.name.startsWith(`${f.name}.`))).map((rel) => {
+      const inner = fields.filter((x) => x.name.startsWith(`${rel.name}.`));
+      const box = h("details.rb-relation", { open: openGroups.has(rel.name), "data-testid": `rb-rel-${rel.name}`,
+        ontoggle: (ev) => { if (ev.target.open) openGroups.add(rel.name); else openGroups.delete(rel.name); } },
+        h("summary", { "data-testid": `rb-rel-open-${rel.name}` }, `${text(rel.label) || rel.key} → ${rel.target || ""}`));
+      box.append(fieldGroup(rel.name, inner));
+      return box;
+    });
+    return h("div.rb-field-group", {}, list, groups);
+  }
   function renderFields() {
     const ds = datasets.find((d) => d.name === model.dataset);
     fieldsByName = Object.fromEntries((ds?.fields || []).map((f) => [f.name, f]));
-    fieldList.replaceChildren(...(ds?.fields || []).map((f) => h("div.palette-item.rb-field", {
-      "data-field": f.name, "data-testid": `rb-field-${f.name}`, title: `${f.name} (${f.type})`,
-    }, text(f.label) || f.name, h("small", {}, `${f.name} · ${f.type}`))));
+    fieldList.replaceChildren(fieldGroup("", ds?.fields || []));
     renderZones();
   }
 
-  new Sortable(fieldList, { group: { name: "report-fields", pull: "clone", put: false }, sort: false,
-    forceFallback: true, fallbackOnBody: true });
   for (const [zone, el] of Object.entries(zones)) {
     new Sortable(el, {
       group: { name: "report-fields", pull: false, put: true }, forceFallback: true, fallbackOnBody: true,
@@ -155,13 +171,25 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
     const name = fieldOf(d);
     const f = fieldsByName[name];
     const chip = h("div.chip", { "data-testid": `rb-dimension-${i}`, "data-path": `dimensions[${i}]` }, h("strong", {}, labelOf(name)), h("code", {}, name));
+    const setOpt = (k, v, rerender = true) => {
+      const obj = typeof d === "string" ? { field: d } : d;
+      if (v === undefined || v === "") delete obj[k]; else obj[k] = v;
+      model.dimensions[i] = Object.keys(obj).length === 1 ? obj.field : obj;
+      changed(rerender);
+    };
     if (f?.temporal) {
-      chip.append(select(["", ...rm.buckets], d.bucket || "", (v) => {
-        const obj = typeof d === "string" ? { field: d } : d;
-        if (v) obj.bucket = v; else delete obj.bucket;
-        model.dimensions[i] = Object.keys(obj).length === 1 ? obj.field : obj;
-        changed();
-      }, `rb-bucket-${i}`));
+      chip.append(select(["", ...rm.buckets], d.bucket || "", (v) => setOpt("bucket", v), `rb-bucket-${i}`));
+    }
+    if (f?.type === "region" || d.level) {
+      chip.append(h("label.inline", {}, "by ", select(["", ...rm.levels], d.level || "", (v) => setOpt("level", v), `rb-level-${i}`)));
+    }
+    if (f?.numeric || d.bins) {
+      const bins = h("input", { value: (d.bins || []).join(", "), placeholder: "bins: 100, 500", "data-testid": `rb-bins-${i}`, style: "width:110px" });
+      bins.addEventListener("input", () => {
+        const edges = bins.value.split(",").map((x) => x.trim()).filter(Boolean);
+        setOpt("bins", edges.length ? edges.map((x) => (/^-?\d+(\.\d+)?$/.test(x) ? Number(x) : x)) : undefined, false);
+      });
+      chip.append(bins);
     }
     chip.append(remove("dimensions", i));
     return chip;
@@ -182,8 +210,76 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
       }, `rb-agg-${i}`));
       chip.append(m.field ? h("strong", {}, labelOf(m.field)) : h("span.muted", {}, "rows"), m.field ? h("code", {}, m.field) : "");
     }
-    chip.append(h("small.muted", {}, ` key ${measureKey(m) || m.key || ""}`), remove("measures", i));
+    if (m.expr === undefined) {
+      if (m.agg === "percentile") {
+        chip.append(h("label.inline", {}, "p ", h("input", { type: "number", step: "0.05", min: 0.05, max: 0.95, value: m.p ?? 0.9, "data-testid": `rb-p-${i}`, style: "width:70px",
+          oninput: (ev) => { const p = Number(ev.target.value); if (p > 0 && p < 1) m.p = p; changed(false); } })));
+      }
+      chip.append(h("label.inline", {}, "key ", h("input", { value: m.key || "", placeholder: measureKey({ ...m, key: undefined }), "data-testid": `rb-measure-key-${i}`, style: "width:120px",
+        oninput: (ev) => { const v = ev.target.value.trim(); if (v) m.key = v; else delete m.key; changed(false); } })));
+    } else {
+      chip.append(h("small.muted", {}, ` key ${m.key || ""}`));
+    }
+    chip.append(remove("measures", i));
+    if (m.expr !== undefined) return chip;
+    // only the rows a condition matches count for this measure (a conditional aggregate)
+    const only = h("div.rb-measure-filter", { "data-testid": `rb-measure-filter-${i}`, "data-path": `measures[${i}].filter` });
+    if (m.filter === undefined) {
+      only.append(h("button.small", { "data-testid": `rb-measure-filter-add-${i}`, onclick: () => {
+        const first = Object.values(fieldsByName).find((x) => x.groupable && !x.name.includes(".") && x.options?.length) || Object.values(fieldsByName)[0];
+        m.filter = first?.temporal ? { field: first.name, range: "this_year" }
+          : { field: first?.name || "id", op: first?.options?.length ? "in" : "eq", value: first?.options?.length ? [first.options[0]] : "" };
+        if (!m.key) m.key = `${measureKey({ ...m, key: undefined })}_where`;
+        changed();
+      } }, "+ only rows where…"));
+    } else if (typeof m.filter === "string") {
+      only.append(h("span.muted", {}, "only rows where "), h("input.expr", { value: m.filter, "data-testid": `rb-mfilter-expr-${i}`, oninput: (ev) => { m.filter = ev.target.value; changed(false); } }),
+        h("button.delete", { title: "Count every row", "data-testid": `rb-mfilter-remove-${i}`, onclick: () => { delete m.filter; changed(); } }, "×"));
+    } else {
+      const fieldSel = h("select", { "data-testid": `rb-mfilter-field-${i}`, onchange: (ev) => {
+        const nf = fieldsByName[ev.target.value];
+        m.filter = nf?.temporal ? { field: ev.target.value, range: "this_year" } : { field: ev.target.value, op: nf?.options?.length ? "in" : "eq", value: nf?.options?.length ? [nf.options[0]] : "" };
+        changed();
+      } }, [...new Set([m.filter.field, ...Object.keys(fieldsByName)])].map((n) => h("option", { value: n, selected: n === m.filter.field }, n)));
+      only.append(h("span.muted", {}, "only rows where "), fieldSel, ...conditionParts(m.filter, (k) => `rb-mfilter-${k}-${i}`),
+        h("button.delete", { title: "Count every row", "data-testid": `rb-mfilter-remove-${i}`, onclick: () => { delete m.filter; changed(); } }, "×"));
+    }
+    chip.append(only);
     return chip;
+  }
+
+  // the operator / range / "current" controls and the value of one condition (a filter, or a measure's filter)
+  function conditionParts(flt, id) {
+    const f = fieldsByName[flt.field];
+    const parts = [];
+    const mode = flt.range !== undefined ? "range" : flt.current !== undefined ? "current" : "op";
+    if (mode === "range") {
+      parts.push(select(rm.ranges, flt.range, (v) => { flt.range = v; changed(); }, id("range")));
+    } else if (mode === "current") {
+      parts.push(select(["user", "department", "department_tree"], flt.current, (v) => { flt.current = v; changed(); }, id("current")));
+    } else {
+      parts.push(select(rm.ops, flt.op || "eq", (v) => {
+        const many = ["in", "not_in"].includes(v);
+        flt.op = v;
+        if (["blank", "not_blank"].includes(v)) delete flt.value;
+        else if (many && !Array.isArray(flt.value)) flt.value = flt.value === undefined || flt.value === "" ? [] : [flt.value];
+        else if (!many && Array.isArray(flt.value)) flt.value = flt.value[0] ?? "";
+        changed();
+      }, id("op")));
+      if (!["blank", "not_blank"].includes(flt.op)) {
+        const many = ["in", "not_in"].includes(flt.op);
+        const shown = Array.isArray(flt.value) ? flt.value.join(", ") : flt.value ?? "";
+        const input = h("input", { value: shown, "data-testid": id("value"), placeholder: many ? "a, b, c" : "value",
+          list: f?.options?.length ? id("opts") : undefined });
+        input.addEventListener("input", () => {
+          const typed = (s) => (f?.numeric && /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : f?.type === "boolean" && /^(true|false)$/.test(s) ? s === "true" : s);
+          flt.value = many ? input.value.split(",").map((s) => s.trim()).filter(Boolean).map(typed) : typed(input.value.trim());
+          changed(false);
+        });
+        parts.push(input, f?.options?.length ? h("datalist", { id: id("opts") }, f.options.map((o) => h("option", { value: o }))) : "");
+      }
+    }
+    return parts;
   }
 
   function filterChip(flt, i) {
@@ -193,28 +289,7 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
       chip.append(remove("filters", i));
       return chip;
     }
-    const f = fieldsByName[flt.field];
-    chip.append(h("strong", {}, labelOf(flt.field)), h("code", {}, flt.field));
-    const mode = flt.range !== undefined ? "range" : flt.current !== undefined ? "current" : "op";
-    if (mode === "range") {
-      chip.append(select(rm.ranges, flt.range, (v) => { flt.range = v; changed(); }, `rb-range-${i}`));
-    } else if (mode === "current") {
-      chip.append(select(["user", "department", "department_tree"], flt.current, (v) => { flt.current = v; changed(); }, `rb-current-${i}`));
-    } else {
-      chip.append(select(rm.ops, flt.op || "eq", (v) => { flt.op = v; if (["blank", "not_blank"].includes(v)) delete flt.value; changed(); renderZones(); }, `rb-op-${i}`));
-      if (!["blank", "not_blank"].includes(flt.op)) {
-        const many = ["in", "not_in"].includes(flt.op);
-        const shown = Array.isArray(flt.value) ? flt.value.join(", ") : flt.value ?? "";
-        const input = h("input", { value: shown, "data-testid": `rb-value-${i}`, placeholder: many ? "a, b, c" : "value",
-          list: f?.options?.length ? `rb-opts-${i}` : undefined });
-        input.addEventListener("input", () => {
-          const typed = (s) => (f?.numeric && /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : f?.type === "boolean" && /^(true|false)$/.test(s) ? s === "true" : s);
-          flt.value = many ? input.value.split(",").map((s) => s.trim()).filter(Boolean).map(typed) : typed(input.value.trim());
-          changed(false);
-        });
-        chip.append(input, f?.options?.length ? h("datalist", { id: `rb-opts-${i}` }, f.options.map((o) => h("option", { value: o }))) : "");
-      }
-    }
+    chip.append(h("strong", {}, labelOf(flt.field)), h("code", {}, flt.field), ...conditionParts(flt, (k) => `rb-${k}-${i}`));
     chip.append(remove("filters", i));
     return chip;
   }
