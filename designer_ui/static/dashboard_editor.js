@@ -50,6 +50,8 @@ export async function mountDashboardEditor(root, { app, path, meta, reload }) {
   const grid = h("div.db-grid", { "data-testid": "db-grid" });
   const panel = h("div.panel", { "data-testid": "db-properties" });
   const warn = h("div.db-warn", { "data-testid": "db-warn" });
+  const previewNote = h("div.db-preview-note.muted", { "data-testid": "db-preview-note" });
+  warn.append(previewNote); // there from the start: the grid does not move when the first data arrive
   root.replaceChildren(toolbar.el, toolbar.banners,
     h("div.dashboard-editor", {}, palette, h("div.center", {}, warn, grid), panel), toolbar.problems);
 
@@ -62,7 +64,6 @@ export async function mountDashboardEditor(root, { app, path, meta, reload }) {
 
   // -- live data: every widget run over the published data with the shared filters' defaults ------------------
   const previews = new Map(); // widget object → {el, plot, size}
-  const previewNote = h("div.db-preview-note.muted", { "data-testid": "db-preview-note" });
   function previewOf(w) {
     if (!previews.has(w)) previews.set(w, { el: h("div.db-preview", { "data-state": "loading" }, h("span.muted", {}, "loading data…")), plot: null, size: "" });
     return previews.get(w);
