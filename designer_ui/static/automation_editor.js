@@ -8,6 +8,13 @@ const ACTIONS = ["set", "create", "update", "start_flow", "notify", "webhook"];
 const ACTION_LABEL = { set: "Set fields", create: "Create record", update: "Update records", start_flow: "Start flow",
   notify: "Notify", webhook: "Webhook" };
 
+// create … for_each: one record per sub-table row, per number up to a count, per list item, per instalment
+const EACH = ["rows", "count", "list", "schedule"];
+const EACH_LABEL = { rows: "row of a sub-table", count: "number up to a count", list: "item of a list", schedule: "instalment of a schedule" };
+const SCHEDULE_PARTS = ["principal", "annual_rate", "months", "method"];
+const SCHEDULE_ITEM = ["period", "payment", "principal", "interest", "balance"];
+export function eachMode(each) { return each && typeof each === "object" ? EACH.find((k) => each[k] !== undefined) || "" : ""; }
+
 export function triggerOf(when) { return TRIGGERS.find((t) => when && when[t] !== undefined) || "record"; }
 
 export function newAction(type, formKey, flows) {
@@ -35,6 +42,7 @@ export async function mountAutomationEditor(root, { app, path, meta, reload }) {
   const functions = meta.functions.map((f) => f.name);
   let errors = file.errors;
   let forms = {}; // form key → [{key, type}]
+  const subtables = {}; // form key → {sub-table key → [its field keys]}
   let flows = [];
   let roles = [];
 
@@ -195,6 +203,44 @@ export async function mountAutomationEditor(root, { app, path, meta, reload }) {
       h("small.muted", {}, "empty: always"), h("div.au-errors"));
   }
 
+  // the names an action's values may use for the current item of its for_each
+  function itemNames(each) {
+    const mode = eachMode(each);
+    if (mode === "rows") return [...(subtables[formKey()]?.[each.rows] || []).map((k) => `item.${k}`), "index"];
+    if (mode === "schedule") return [...SCHEDULE_ITEM.map((k) => `item.${k}`), "index"];
+    return mode ? ["item", "index"] : [];
+  }
+  function eachEditor(body, tid) {
+    const mode = eachMode(body.for_each);
+    const each = body.for_each;
+    const keep = (obj, prop) => (v) => { obj[prop] = v; };
+    const box = h("div.au-each", { "data-testid": `${tid}-each-box` }, h("label.inline", {}, "once, or one record per ",
+      h("select", { "data-testid": `${tid}-each`, onchange: (ev) => {
+        const m = ev.target.value;
+        if (!m) delete body.for_each;
+        else if (m === "rows") body.for_each = { rows: Object.keys(subtables[formKey()] || {})[0] || "" };
+        else if (m === "schedule") body.for_each = { schedule: { principal: "", annual_rate: "", months: "" } };
+        else body.for_each = { [m]: "" };
+        changed();
+      } }, h("option", { value: "" }, "— (one record)"), EACH.map((m) => h("option", { value: m, selected: m === mode }, EACH_LABEL[m])))));
+    if (mode === "rows") {
+      box.append(h("label.inline", {}, "sub-table ", select(Object.keys(subtables[formKey()] || {}), each.rows, (v) => { each.rows = v; changed(); }, `${tid}-each-rows`)));
+    } else if (mode === "count" || mode === "list") {
+      if (typeof each[mode] === "number") each[mode] = String(each[mode]);
+      box.append(h("label.inline", {}, mode === "count" ? "count " : "list ", exprIn(each, mode, `${tid}-each-${mode}`, recordNames, keep(each, mode))));
+    } else if (mode === "schedule") {
+      const sched = (each.schedule && typeof each.schedule === "object") ? each.schedule : (each.schedule = {});
+      for (const k of SCHEDULE_PARTS) {
+        if (typeof sched[k] === "number") sched[k] = String(sched[k]);
+        box.append(h("label.inline", {}, `${k.replace("_", " ")} `, exprIn(sched, k, `${tid}-each-${k}`, recordNames,
+          k === "method" ? (v) => { if (v === "") delete sched.method; else sched.method = v; } : keep(sched, k))));
+      }
+      box.append(h("small.muted", {}, "method: 'equal_payment', 'equal_principal' or 'interest_first' (an expression)"));
+    }
+    if (mode) box.append(h("small.muted.au-each-names", {}, `values may use ${itemNames(each).join(", ")}`));
+    return box;
+  }
+
   function actionBlock(action, i) {
     const type = Object.keys(action)[0];
     const body = action[type];
@@ -203,7 +249,8 @@ export async function mountAutomationEditor(root, { app, path, meta, reload }) {
     if (type === "set") parts.push(mapping(action, "set", `${tid}-set`, recordNames, recordNames));
     else if (type === "create") {
       parts.push(h("label.inline", {}, "form ", select(Object.keys(forms), body.form, (v) => { body.form = v; changed(); }, `${tid}-form`)),
-        mapping(body, "values", `${tid}-values`, () => fieldsOf(body.form).map((f) => f.key), () => [...recordNames(), "item", "index"]));
+        eachEditor(body, tid),
+        mapping(body, "values", `${tid}-values`, () => fieldsOf(body.form).map((f) => f.key), () => [...recordNames(), ...itemNames(body.for_each)]));
     } else if (type === "update") {
       const target = () => fieldsOf(body.form).map((f) => f.key);
       const both = () => [...target(), ...recordNames().map((n) => `record.${n}`)];
@@ -274,6 +321,10 @@ export async function mountAutomationEditor(root, { app, path, meta, reload }) {
     const { datasets } = await get(`/api/designer/apps/${encodeURIComponent(app)}/datasets`);
     for (const d of datasets.filter((x) => x.group === "form")) {
       forms[d.name] = d.fields.filter((f) => !f.name.includes(".")).map((f) => ({ key: f.name, type: f.type }));
+    }
+    for (const d of datasets.filter((x) => x.group === "subtable")) {
+      const [form, sub] = d.name.split(".");
+      (subtables[form] ||= {})[sub] = d.fields.filter((f) => !f.name.includes(".")).map((f) => f.name);
     }
     if (files.some((x) => x.path === "org.yaml")) roles = ((await get(fileUrl(app, "org.yaml"))).data?.roles || []).map((r) => r.key);
   } catch (_) { /* the lists are a convenience: names can be typed */ }
