@@ -294,11 +294,12 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
     markDirty();
   }
 
-  function exprEditor(f, prop) {
-    const input = h("input.expr", { value: f[prop] || "", spellcheck: "false", autocomplete: "off", "data-testid": `prop-${prop}` });
-    const list = h("ul.complete", { hidden: true, "data-testid": `complete-${prop}` });
-    const err = h("div.expr-error", { "data-testid": `error-${prop}` });
-    exprErrorEls.set(`${pathOf.get(f) ?? ""}${pathOf.get(f) ? "." : ""}${prop}`, err);
+  // ``owner``: the field the expression belongs to (its place and names), when ``f`` is a part of it ({expr} of a default)
+  function exprEditor(f, prop, name = prop, owner = f, errPath = null) {
+    const input = h("input.expr", { value: f[prop] || "", spellcheck: "false", autocomplete: "off", "data-testid": `prop-${name}` });
+    const list = h("ul.complete", { hidden: true, "data-testid": `complete-${name}` });
+    const err = h("div.expr-error", { "data-testid": `error-${name}` });
+    exprErrorEls.set(errPath ?? `${pathOf.get(f) ?? ""}${pathOf.get(f) ? "." : ""}${prop}`, err);
     let items = [];
     let active = 0;
     const wordAtCaret = () => {
@@ -321,7 +322,7 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
       const word = wordAtCaret();
       if (!word) { list.hidden = true; return; }
       const lower = word.toLowerCase();
-      items = [...scopeNames(f), ...functions].filter((n) => n.toLowerCase().startsWith(lower) && n !== word).slice(0, 8);
+      items = [...scopeNames(owner), ...functions].filter((n) => n.toLowerCase().startsWith(lower) && n !== word).slice(0, 8);
       active = 0;
       list.replaceChildren(...items.map((n, i) => h(`li${i === 0 ? ".active" : ""}`, {
         onmousedown: (ev) => { ev.preventDefault(); accept(n); }, "data-name": n,
@@ -332,7 +333,7 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
     const quickCheck = debounce(async () => {
       try {
         const out = await post(`/api/designer/apps/${encodeURIComponent(app)}/expression`,
-          { path, data: model, field: pathOf.get(f) || "", expr: input.value });
+          { path, data: model, field: pathOf.get(owner) || "", expr: input.value });
         err.textContent = out.ok ? "" : `${out.message}${out.hint ? ` (${out.hint})` : ""}`;
         input.classList.toggle("invalid", !out.ok);
       } catch (_) { /* the app check still reports it */ }
@@ -352,25 +353,63 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
     return h("div.expr-box", {}, input, list, err);
   }
 
+  // one option per line: "value", "value = label", and a colour at the end ("value = label #1c64f2")
   function optionsEditor(f) {
-    const toLine = (o) => (typeof o === "object" && o !== null ? (o.label !== undefined && text(o.label) !== String(o.value) ? `${o.value} = ${text(o.label)}` : String(o.value)) : String(o));
+    const toLine = (o) => {
+      if (typeof o !== "object" || o === null) return String(o);
+      const label = o.label !== undefined && text(o.label) !== String(o.value) ? ` = ${text(o.label)}` : "";
+      return `${o.value}${label}${o.color ? ` ${o.color}` : ""}`;
+    };
+    const old = new Map((f.options || []).filter((o) => typeof o === "object" && o !== null).map((o) => [String(o.value), o]));
     const area = h("textarea.options", { rows: 4, "data-testid": "prop-options" });
     area.value = (f.options || []).map(toLine).join("\n");
     area.addEventListener("input", () => {
       const opts = area.value.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
+        let color;
+        const m = l.match(/\s+(#[0-9a-fA-F]{6})$/) || l.match(/^()(#[0-9a-fA-F]{6})$/);
+        if (m && m[1] !== "") { color = m[1]; l = l.slice(0, -m[0].length).trim(); }
         const [value, ...label] = l.split("=");
-        return label.length ? { value: value.trim(), label: label.join("=").trim() } : value.trim();
+        const v = value.trim();
+        const was = old.get(v);
+        // a label in several languages keeps its other languages when its first one is edited
+        const lab = label.length ? label.join("=").trim() : undefined;
+        const keepLabel = was && typeof was.label === "object" && was.label && lab !== undefined ? { ...was.label, "zh-CN": lab } : lab;
+        if (keepLabel === undefined && !color) return v;
+        const o = { value: v };
+        if (keepLabel !== undefined) o.label = keepLabel;
+        if (color) o.color = color;
+        return o;
       });
       setProp(f, "options", opts);
     });
-    return h("div", {}, area, h("small.muted", {}, "one option per line; 'value = label' to show another text"));
+    return h("div", {}, area, h("small.muted", {}, "one option per line; 'value = label' to show another text, a colour at the end: 'paid = 已付 #1e8e3e'"));
   }
 
-  function input(obj, prop, schema) {
+  // a default is a value, or {expr: …} computed when a record is created
+  function defaultEditor(f) {
+    const computed = f.default !== null && typeof f.default === "object" && !Array.isArray(f.default);
+    const toggle = h("label.inline", {}, h("input", { type: "checkbox", checked: computed, "data-testid": "prop-default-computed", onchange: (ev) => {
+      if (ev.target.checked) {
+        const was = f.default;
+        f.default = { expr: typeof was === "number" || typeof was === "boolean" ? String(was)
+          : typeof was === "string" && was ? `'${was.replace(/'/g, "")}'` : ["date", "datetime"].includes(f.type) ? "TODAY()" : "1" };
+      }
+      else delete f.default;
+      renderCanvas(); markDirty(); renderPanel();
+    } }), "computed (expression)");
+    if (computed) {
+      const fp = pathOf.get(f) || "";
+      return h("div", {}, toggle, exprEditor(f.default, "expr", "default-expr", f, `${fp}${fp ? "." : ""}default.expr`));
+    }
+    return h("div", {}, toggle, input(f, "default", fieldSchema.default, true));
+  }
+
+  function input(obj, prop, schema, plain = false) {
     const value = obj[prop];
     const testid = `prop-${prop}`;
     if (EXPR_PROPS.includes(prop)) return exprEditor(obj, prop);
     if (prop === "options") return optionsEditor(obj);
+    if (prop === "default" && !plain && obj !== model) return defaultEditor(obj);
     if (prop === "type") {
       return h("select", { "data-testid": testid, onchange: (ev) => { obj.type = ev.target.value; if (obj.type === "subtable" && !obj.fields) obj.fields = []; setProp(obj, "type", obj.type); renderPanel(); } },
         Object.keys(types).sort().map((n) => h("option", { value: n, selected: n === value }, `${types[n].label} (${n})`)));
@@ -425,13 +464,15 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
       setProp(model, "permissions", Object.keys(perms).length ? perms : undefined);
     };
     return h("table.rights", { "data-testid": "form-permissions" },
-      h("tr", {}, ["role", "create", "read", "update", "delete"].map((x) => h("th", {}, x))),
+      h("tr", {}, ["role", "create", "read", "update", "delete", "unmask"].map((x) => h("th", { title: x === "unmask" ? "see fields marked mask in full" : "" }, x))),
       names.map((role) => h("tr", { "data-role": role }, h("td", {}, role === "*" ? "everyone" : role),
         h("td", {}, h("input", { type: "checkbox", checked: !!rights[role]?.create, "data-testid": `perm-${role}-create`,
           onchange: (ev) => set(role, "create", ev.target.checked) })),
         ["read", "update", "delete"].map((action) => h("td", {}, h("select", { "data-testid": `perm-${role}-${action}`,
           onchange: (ev) => set(role, action, ev.target.value) },
-          scopes.map((sc) => h("option", { value: sc, selected: (rights[role]?.[action] || "none") === sc }, sc))))))));
+          scopes.map((sc) => h("option", { value: sc, selected: (rights[role]?.[action] || "none") === sc }, sc))))),
+        h("td", {}, h("input", { type: "checkbox", checked: !!rights[role]?.unmask, "data-testid": `perm-${role}-unmask`,
+          onchange: (ev) => set(role, "unmask", ev.target.checked) })))));
   }
 
   function renderPanel() {
@@ -454,6 +495,10 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
     const t = types[f.type] || { options: [] };
     let props = t.layout_only ? ["key", "type", "label"] : t.computed ? ["key", "type", "label", "help", "visible_if"] : COMMON;
     props = [...props, ...t.options.filter((o) => o !== "fields" && !props.includes(o))];
+    // options every value field takes (forms_engine's common options): a message for the pattern, masking
+    if (props.includes("pattern")) props.splice(props.indexOf("pattern") + 1, 0, "pattern_message");
+    if (!t.layout_only && !t.computed && f.type !== "subtable") props.push("mask");
+    for (const p of Object.keys(f)) if (!props.includes(p) && p !== "fields" && fieldSchema[p]) props.push(p); // set by hand: still shown
     const rows = props.map((p) => h("label", { "data-prop": p }, h("span.prop-name", { title: fieldSchema[p]?.description || "" }, p), input(f, p, fieldSchema[p])));
     const errs = errors.filter((e) => e.file === path && pathOf.get(f) && (e.path === pathOf.get(f) || e.path.startsWith(pathOf.get(f) + ".")));
     panel.replaceChildren(h("h3", {}, `${t.label || f.type} field`), ...rows,
