@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from sqlalchemy import Connection, insert, select
 
+from .direct import Direct
 from .tables import audit_log
 
 
@@ -33,13 +34,15 @@ def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> d
     return out
 
 
-_INSERT = insert(audit_log)  # built once: its compiled form is cached, no per-call statement building
+#: run on the driver's cursor, compiled once per dialect: an audit row is written with every change
+_INSERT = Direct(insert(audit_log).inline(), keys=("at", "user_id", "app", "form", "record_id", "action",
+                                                   "def_version", "changes", "extra"))
 
 
 def record(conn: Connection, *, at: datetime, user_id: int | None, app: str, action: str, form: str | None = None,
            record_id: int | None = None, def_version: int | None = None, changes: Mapping[str, Any] | None = None,
            extra: Mapping[str, Any] | None = None) -> None:
-    conn.execute(_INSERT, {"at": at, "user_id": user_id or None, "app": app, "form": form, "record_id": record_id,
+    _INSERT.run(conn, {"at": at, "user_id": user_id or None, "app": app, "form": form, "record_id": record_id,
                            "action": action, "def_version": def_version,
                            "changes": jsonable(changes) if changes else None,
                            "extra": jsonable(extra) if extra else None})

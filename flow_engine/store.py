@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
+from engine.direct import Direct, DirectInsertReturning
 from engine.errors import PreconditionFailed
 
 from .directory import DbDirectory
@@ -44,22 +45,28 @@ class StepInfo:
 # prebuilt statements: executing them costs no statement building or cache-key generation
 _INSTANCE = select(instances).where(instances.c.id == bindparam("b_id"))
 _INSTANCE_LOCKED = _INSTANCE.with_for_update()
-_UPDATE_INSTANCE = (update(instances).where(instances.c.id == bindparam("b_id"),
-                                            instances.c.row_version == bindparam("b_version"))
-                    .values(state=bindparam("b_state"), status=bindparam("b_status"), outcome=bindparam("b_outcome"),
-                            position=bindparam("b_position"), error=bindparam("b_error"),
-                            updated_at=bindparam("b_updated"), finished_at=bindparam("b_finished"),
-                            row_version=bindparam("b_next")))
+# the statements of every step run on the driver's cursor (compiled once per dialect, bound parameters only)
+_UPDATE_INSTANCE = Direct(update(instances).where(instances.c.id == bindparam("b_id"),
+                                                  instances.c.row_version == bindparam("b_version"))
+                          .values(state=bindparam("b_state"), status=bindparam("b_status"),
+                                  outcome=bindparam("b_outcome"), position=bindparam("b_position"),
+                                  error=bindparam("b_error"), updated_at=bindparam("b_updated"),
+                                  finished_at=bindparam("b_finished"), row_version=bindparam("b_next")))
 _TASK_COLUMNS = ("node", "kind", "visit", "assignee_id", "status", "remind_at", "due_at", "acted_at", "acted_by",
                  "added_by", "reason")
-_UPDATE_TASK = (update(tasks).where(tasks.c.instance_id == bindparam("b_instance"),
-                                    tasks.c.task_key == bindparam("b_key"))
-                .values(**{c: bindparam("b_" + c) for c in _TASK_COLUMNS}))
-_INSERT_TASK = insert(tasks).returning(tasks.c.id, tasks.c.task_key)
-_INSERT_HISTORY = insert(history)
-_INSERT_TIMER = insert(timers)
-_DELETE_TIMER = delete(timers).where(timers.c.instance_id == bindparam("b_instance"),
-                                     timers.c.task_key == bindparam("b_key"), timers.c.kind == bindparam("b_kind"))
+_UPDATE_TASK = Direct(update(tasks).where(tasks.c.instance_id == bindparam("b_instance"),
+                                          tasks.c.task_key == bindparam("b_key"))
+                      .values(**{c: bindparam("b_" + c) for c in _TASK_COLUMNS}))
+_NEW_TASK_KEYS = _TASK_COLUMNS + ("instance_id", "task_key", "app", "flow", "node_name", "title", "created_at")
+_INSERT_TASK = DirectInsertReturning(tasks, _NEW_TASK_KEYS, (tasks.c.id, tasks.c.task_key))
+_HISTORY_KEYS = ("instance_id", "app", "flow", "form", "record_id", "kind", "node", "node_name", "visit", "task_key",
+                 "user_id", "actor", "action", "entered_at", "left_at", "duration_s", "comment", "detail", "at")
+_INSERT_HISTORY = Direct(insert(history).inline(), keys=_HISTORY_KEYS)
+_INSERT_TIMER = Direct(insert(timers).inline(),
+                       keys=("instance_id", "task_key", "kind", "due_at", "attempts"))
+_DELETE_TIMER = Direct(delete(timers).where(timers.c.instance_id == bindparam("b_instance"),
+                                            timers.c.task_key == bindparam("b_key"),
+                                            timers.c.kind == bindparam("b_kind")))
 TASK_BY_ID = select(tasks).where(tasks.c.id == bindparam("b_id"))
 OPEN_TASKS = (select(tasks.c.id, tasks.c.node, tasks.c.assignee_id)
               .where(tasks.c.instance_id == bindparam("b_id"), tasks.c.status == OPEN).order_by(tasks.c.id))
@@ -188,12 +195,12 @@ def persist_step(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old: 
     state = dump_state(new, old, row["state"])
     state[ROWS] = rows
     version = row["row_version"] + 1
-    done = conn.execute(_UPDATE_INSTANCE, {
+    done = _UPDATE_INSTANCE.run(conn, {
         "b_id": instance_id, "b_version": row["row_version"], "b_state": state, "b_status": new.status,
         "b_outcome": new.outcome, "b_position": [a.node for a in new.active],
         "b_error": new.failure.message if new.failure else None, "b_updated": now, "b_finished": new.finished_at,
         "b_next": version})
-    if done.rowcount != 1:
+    if done != 1:
         raise PreconditionFailed(f"flow instance {instance_id} was changed meanwhile; reload and try again")
     _sync_timers(conn, instance_id, old, new)
     _write_history(conn, row, flow, old, new, effects, ids, info, now)
@@ -226,10 +233,10 @@ def _sync_tasks(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old_ta
             fresh.append(data | {"instance_id": row["id"], "task_key": t.id, "app": row["app"], "flow": row["flow"],
                                  "node_name": flow.node(t.node).label, "title": info.title, "created_at": t.created_at})
     if stale:
-        conn.execute(_UPDATE_TASK, stale)
+        _UPDATE_TASK.many(conn, stale)
     if not fresh:
         return {}
-    return {key: int(new_id) for new_id, key in conn.execute(_INSERT_TASK, fresh)}
+    return {key: int(new_id) for new_id, key in _INSERT_TASK.rows(conn, fresh)}
 
 
 def _timer_set(state: InstanceState) -> set[tuple[str, str, datetime]]:
@@ -242,10 +249,10 @@ def _sync_timers(conn: Connection, instance_id: int, old: InstanceState, new: In
     before, after = _timer_set(old), _timer_set(new)
     gone = [{"b_instance": instance_id, "b_key": t, "b_kind": k} for t, k, _ in before - after]
     if gone:
-        conn.execute(_DELETE_TIMER, gone)
+        _DELETE_TIMER.many(conn, gone)
     added = after - before
     if added:
-        conn.execute(_INSERT_TIMER, [{"instance_id": instance_id, "task_key": t, "kind": k, "due_at": when,
+        _INSERT_TIMER.many(conn, [{"instance_id": instance_id, "task_key": t, "kind": k, "due_at": when,
                                        "attempts": 0} for t, k, when in sorted(added, key=lambda x: x[2])])
 
 
@@ -290,7 +297,7 @@ def _write_history(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old
     for note in info.notes:
         rows.append(base | empty | {"at": now} | note)
     if rows:
-        conn.execute(_INSERT_HISTORY, rows)
+        _INSERT_HISTORY.many(conn, rows)
 
 
 def _notify(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, new: InstanceState, effects: Sequence[Effect],

@@ -1,0 +1,161 @@
+"""Hot statements run on the driver's cursor, below SQLAlchemy's execution path.
+
+A ``Direct`` wraps a Core statement (an insert, update or delete written with SQLAlchemy as usual). It is compiled
+once per dialect; each call then only orders the parameters, applies the columns' bind processors (the same ones
+SQLAlchemy would: JSON serialisation, UTC datetimes, …) and runs the compiled text on the DBAPI cursor of the
+connection's current transaction. That skips the per-call cache lookup, parameter construction, event dispatch
+and result set-up of ``Connection.execute`` (about 90 µs CPU per single-row statement on SQLite against about
+30 µs here), for statements run at every step of a flow, every audit entry, every notification.
+
+The SQL text is only ever the compiled statement: values go as bound parameters, never into the text. The
+statement runs in the caller's transaction (begun first if the connection has none, as SQLAlchemy's autobegin
+would), so it commits or rolls back with everything else; driver errors come out as SQLAlchemy's exceptions
+(``IntegrityError``, ``OperationalError``, …), as they would from ``Connection.execute``.
+
+Not for reads that need result processing, nor statements with expanding (``IN``) parameters: those stay with
+``Connection.execute``. ``before_cursor_execute`` listeners do not see these statements.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from sqlalchemy import Connection, bindparam, exc
+
+
+class _Prepared:
+    __slots__ = ("sql", "names", "processors", "positional", "dialect")
+
+    def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        if compiled.post_compile_params or compiled.literal_execute_params or compiled.escaped_bind_names:
+            raise ValueError("Direct statements take plain bound parameters only (no expanding IN, no escaping)")
+        self.sql: str = compiled.string
+        self.positional: bool = bool(compiled.positional)
+        names = list(compiled.positiontup) if self.positional else list(compiled.binds)
+        self.names: tuple[str, ...] = tuple(names)
+        found = compiled._bind_processors  # the processors SQLAlchemy itself applies to these parameters
+        self.processors: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(
+            (name, found.get(name)) for name in names)
+        self.dialect = dialect
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        if self.positional:
+            return tuple(values[name] if p is None else p(values[name]) for name, p in self.processors)
+        return {name: (values[name] if p is None else p(values[name])) for name, p in self.processors}
+
+
+class Direct:
+    """A Core statement compiled once per dialect and run on the DBAPI cursor of the caller's transaction.
+
+    ``keys`` fixes the columns of an insert (every row then gives each of them); updates and deletes name their
+    parameters with ``bindparam``."""
+
+    __slots__ = ("statement", "keys", "_prepared", "__weakref__")
+
+    def __init__(self, statement: Any, keys: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        self.keys = tuple(keys) if keys is not None else None
+        self._prepared: weakref.WeakKeyDictionary[Any, _Prepared] = weakref.WeakKeyDictionary()
+
+    def prepared(self, dialect: Any) -> _Prepared:
+        found = self._prepared.get(dialect)
+        if found is None:
+            found = self._prepared[dialect] = _Prepared(self.statement, dialect, self.keys)
+        return found
+
+    def run(self, conn: Connection, values: Mapping[str, Any]) -> int:
+        """Run once; returns the number of rows it touched."""
+        prepared = self.prepared(conn.dialect)
+        params = prepared.params(values)
+        cursor = _cursor(conn)
+        try:
+            cursor.execute(prepared.sql, params)
+            return int(cursor.rowcount)
+        except Exception as error:
+            raise _wrapped(conn, prepared, params, error, cursor) from error
+        finally:
+            cursor.close()
+
+    def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run once and return its rows as the driver gives them (for ``RETURNING`` of ids and keys: values that
+        need no result processing)."""
+        prepared = self.prepared(conn.dialect)
+        params = prepared.params(values)
+        cursor = _cursor(conn)
+        try:
+            cursor.execute(prepared.sql, params)
+            return [tuple(r) for r in cursor.fetchall()]
+        except Exception as error:
+            raise _wrapped(conn, prepared, params, error, cursor) from error
+        finally:
+            cursor.close()
+
+    def many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Run for each of ``rows`` in one ``executemany`` (a single ``execute`` for one row)."""
+        prepared = self.prepared(conn.dialect)
+        params = [prepared.params(r) for r in rows]
+        if not params:
+            return
+        cursor = _cursor(conn)
+        try:
+            if len(params) == 1:
+                cursor.execute(prepared.sql, params[0])
+            else:
+                cursor.executemany(prepared.sql, params)
+        except Exception as error:
+            raise _wrapped(conn, prepared, params, error, cursor) from error
+        finally:
+            cursor.close()
+
+
+class DirectInsertReturning:
+    """``INSERT … VALUES (…), (…) RETURNING …`` of several rows in one statement, compiled once per dialect and
+    row count (up to ``CHUNK`` rows a statement): one round trip for the rows and their new ids."""
+
+    CHUNK = 50
+
+    def __init__(self, table: Any, keys: Sequence[str], returning: Sequence[Any]) -> None:
+        self.table = table
+        self.keys = tuple(keys)
+        self.returning = tuple(returning)
+        self._by_count: dict[int, Direct] = {}
+
+    def _direct(self, count: int) -> Direct:
+        found = self._by_count.get(count)
+        if found is None:
+            values = [{k: bindparam(f"{k}_{i}", type_=self.table.c[k].type) for k in self.keys} for i in range(count)]
+            statement = self.table.insert().values(values).returning(*self.returning)
+            found = self._by_count[count] = Direct(statement)
+        return found
+
+    def rows(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        for start in range(0, len(rows), self.CHUNK):
+            chunk = rows[start:start + self.CHUNK]
+            values = {f"{k}_{i}": row[k] for i, row in enumerate(chunk) for k in self.keys}
+            out.extend(self._direct(len(chunk)).rows(conn, values))
+        return out
+
+
+def _cursor(conn: Connection) -> Any:
+    if not conn.in_transaction():
+        conn.begin()  # what Connection.execute's autobegin would do
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+def _wrapped(conn: Connection, prepared: _Prepared, params: Any, error: Exception, cursor: Any) -> Exception:
+    dialect = prepared.dialect
+    dbapi = dialect.loaded_dbapi
+    if not isinstance(error, dbapi.Error):
+        return error
+    invalidated = False
+    try:
+        invalidated = bool(dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor))
+    except Exception:  # noqa: BLE001 - deciding whether it was a disconnect must not hide the error itself
+        invalidated = False
+    wrapped = exc.DBAPIError.instance(prepared.sql, params, error, dbapi.Error, connection_invalidated=invalidated,
+                                      dialect=dialect)
+    if invalidated:
+        conn.invalidate(error)
+    return wrapped
