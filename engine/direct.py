@@ -20,11 +20,23 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, bindparam, exc
+from sqlalchemy import Connection, TypeDecorator, bindparam, exc
+
+
+class DirectRow(dict):  # type: ignore[type-arg]
+    """A row read directly: a mapping of column key → value that also answers ``row.column``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 class _Prepared:
-    __slots__ = ("sql", "names", "processors", "positional", "dialect")
+    __slots__ = ("sql", "names", "processors", "defaults", "positional", "dialect", "columns", "_readers")
 
     def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
@@ -35,14 +47,43 @@ class _Prepared:
         names = list(compiled.positiontup) if self.positional else list(compiled.binds)
         self.names: tuple[str, ...] = tuple(names)
         found = compiled._bind_processors  # the processors SQLAlchemy itself applies to these parameters
-        self.processors: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(
-            (name, found.get(name)) for name in names)
+        self.processors: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...] = tuple(
+            (name, found.get(name), _none_of(found.get(name), compiled.binds.get(name))) for name in names)
+        #: parameters with a value of their own in the statement (``is_(True)`` on SQLite, a ``bindparam`` with a
+        #: value), used unless the call gives one
+        self.defaults: dict[str, Any] = {name: compiled.binds[name].effective_value for name in names
+                                         if name in compiled.binds and not compiled.binds[name].required}
         self.dialect = dialect
+        #: result columns (key, type) of a select or RETURNING, in order
+        self.columns: tuple[tuple[str, Any], ...] = tuple((c.keyname, c.type) for c in compiled._result_columns)
+        self._readers: dict[tuple[Any, ...], tuple[Callable[[Any], Any] | None, ...]] = {}
+
+    def readers(self, description: Sequence[Any]) -> tuple[Callable[[Any], Any] | None, ...]:
+        """The result processors SQLAlchemy would apply to these columns, for the driver's column types."""
+        codes = tuple(d[1] for d in description)
+        found = self._readers.get(codes)
+        if found is None:
+            found = self._readers[codes] = tuple(
+                type_._cached_result_processor(self.dialect, code) for (_, type_), code in zip(self.columns, codes))
+        return found
 
     def params(self, values: Mapping[str, Any]) -> Any:
-        if self.positional:
-            return tuple(values[name] if p is None else p(values[name]) for name, p in self.processors)
-        return {name: (values[name] if p is None else p(values[name])) for name, p in self.processors}
+        if self.defaults:
+            values = {**self.defaults, **values}
+        out = [v if p is None else (none if v is None and none is not _CALL else p(v))
+               for name, p, none in self.processors for v in (values[name],)]
+        return tuple(out) if self.positional else dict(zip(self.names, out))
+
+
+_CALL = object()
+
+
+def _none_of(processor: Callable[[Any], Any] | None, bind: Any) -> Any:
+    """What ``processor`` makes of None, worked out once for SQLAlchemy's own types (JSON's ``'null'``); a
+    ``TypeDecorator`` of the application is asked at every call, as SQLAlchemy would."""
+    if processor is None or bind is None or isinstance(bind.type, TypeDecorator):
+        return _CALL
+    return processor(None)
 
 
 class Direct:
@@ -90,6 +131,31 @@ class Direct:
             raise _wrapped(conn, prepared, params, error, cursor) from error
         finally:
             cursor.close()
+
+    def first(self, conn: Connection, values: Mapping[str, Any]) -> DirectRow | None:
+        """The first row of a select, its values processed as ``Connection.execute`` would (JSON decoded, aware
+        datetimes, decimals, …), or None."""
+        found = self.all(conn, values, limit=1)
+        return found[0] if found else None
+
+    def all(self, conn: Connection, values: Mapping[str, Any], limit: int | None = None) -> list[DirectRow]:
+        """The rows of a select (at most ``limit``), processed as ``Connection.execute`` would."""
+        prepared = self.prepared(conn.dialect)
+        params = prepared.params(values)
+        cursor = _cursor(conn)
+        try:
+            cursor.execute(prepared.sql, params)
+            raw = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+            if not raw:
+                return []
+            readers = prepared.readers(cursor.description)
+        except Exception as error:
+            raise _wrapped(conn, prepared, params, error, cursor) from error
+        finally:
+            cursor.close()
+        keys = [k for k, _ in prepared.columns]
+        return [DirectRow(zip(keys, (v if f is None else f(v) for f, v in zip(readers, row))))
+                for row in raw]
 
     def many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run for each of ``rows`` in one ``executemany`` (a single ``execute`` for one row)."""

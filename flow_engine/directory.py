@@ -11,6 +11,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, bindparam, select
 
+from engine.direct import Direct
 from engine.tables import departments, user_roles, users
 
 from .tables import delegations
@@ -26,15 +27,16 @@ _AWAY = (select(delegations.c.delegate_id)
          .order_by(delegations.c.id.desc()).limit(1).scalar_subquery().label("away_to"))
 _PERSON = (users.c.id, users.c.username, users.c.department_id, _AWAY)
 _ACTIVE = users.c.is_active.is_(True)
-_BY_NAME = select(*_PERSON).where(users.c.username == bindparam("b_name"), _ACTIVE)
+_BY_NAME = Direct(select(*_PERSON).where(users.c.username == bindparam("b_name"), _ACTIVE))
 _BY_NAMES = select(*_PERSON).where(users.c.username.in_(bindparam("b_names", expanding=True)), _ACTIVE)
-_BY_ID = select(*_PERSON).where(users.c.id == bindparam("b_id"), _ACTIVE)
+_BY_ID = Direct(select(*_PERSON).where(users.c.id == bindparam("b_id"), _ACTIVE))
 _BY_IDS = select(*_PERSON).where(users.c.id.in_(bindparam("b_ids", expanding=True)), _ACTIVE)
-_IN_ROLE = (select(*_PERSON).join(user_roles, user_roles.c.user_id == users.c.id)
-            .where(user_roles.c.role_key == bindparam("b_role"), _ACTIVE).order_by(users.c.id))
-_ADMINS = select(*_PERSON).where(users.c.is_admin.is_(True), _ACTIVE).order_by(users.c.id)
-_IN_DEPARTMENT = select(*_PERSON).where(users.c.department_id == bindparam("b_dept"), _ACTIVE)
-_DEPARTMENTS = select(departments.c.id, departments.c.key, departments.c.parent_id, departments.c.manager_id)
+_IN_ROLE = Direct(select(*_PERSON).join(user_roles, user_roles.c.user_id == users.c.id)
+                  .where(user_roles.c.role_key == bindparam("b_role"), _ACTIVE).order_by(users.c.id))
+_ADMINS = Direct(select(*_PERSON).where(users.c.is_admin.is_(True), _ACTIVE).order_by(users.c.id))
+_IN_DEPARTMENT = Direct(select(*_PERSON).where(users.c.department_id == bindparam("b_dept"), _ACTIVE))
+_DEPARTMENTS = Direct(select(departments.c.id, departments.c.key, departments.c.parent_id,
+                             departments.c.manager_id))
 
 
 class DbDirectory:
@@ -54,7 +56,8 @@ class DbDirectory:
 
     # -- names and ids ----------------------------------------------------------------------------------------------
     def _load_users(self, query: Any, params: dict[str, Any]) -> list[Any]:
-        rows = self.conn.execute(query, {**params, "b_now": self.now}).all()
+        params = {**params, "b_now": self.now}
+        rows = query.all(self.conn, params) if isinstance(query, Direct) else self.conn.execute(query, params).all()
         for r in rows:
             self._seen(r)
         return rows
@@ -113,16 +116,16 @@ class DbDirectory:
 
     def _departments(self) -> dict[int, Any]:
         if self._depts is None:
-            self._depts = {r.id: r for r in self.conn.execute(_DEPARTMENTS)}
+            self._depts = {r.id: r for r in _DEPARTMENTS.all(self.conn, {})}
         return self._depts
 
     # -- the Directory protocol ---------------------------------------------------------------------------------------
     def users_with_role(self, role: str) -> Sequence[str]:
         if role not in self._roles:
-            rows = list(self.conn.execute(_IN_ROLE, {"b_role": role, "b_now": self.now}).all())
+            rows = _IN_ROLE.all(self.conn, {"b_role": role, "b_now": self.now})
             if role == ADMIN_ROLE:
                 seen = {r.id for r in rows}
-                rows += [r for r in self.conn.execute(_ADMINS, {"b_now": self.now}) if r.id not in seen]
+                rows += [r for r in _ADMINS.all(self.conn, {"b_now": self.now}) if r.id not in seen]
             for r in rows:
                 self._seen(r)
             self._roles[role] = [r.username for r in rows]

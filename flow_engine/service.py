@@ -17,13 +17,15 @@ import socket
 from collections import OrderedDict
 from contextvars import ContextVar
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from engine import audit
 from engine.appspec import AppSpec
+from engine.direct import Direct
 from engine.errors import BadRequest, Conflict, Forbidden, NotFound
 from engine.events import FlowEvent
 from engine.permissions import SYSTEM as SYSTEM_PRINCIPAL
@@ -167,8 +169,8 @@ class FlowService:
         table = self._records().table(live, form)
         query = self._by_id.get(table)
         if query is None:
-            query = self._by_id[table] = select(table).where(table.c.id == bindparam("b_id"))
-        row = conn.execute(query, {"b_id": record_id}).mappings().first()
+            query = self._by_id[table] = Direct(select(table).where(table.c.id == bindparam("b_id")))
+        row = query.first(conn, {"b_id": record_id})
         if row is None:
             raise NotFound(f"no {form.key} record {record_id}")
         return row

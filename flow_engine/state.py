@@ -8,7 +8,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 #: Version of the serialised state (``to_dict()["format"]``).
 STATE_FORMAT = 1
@@ -48,11 +49,19 @@ class _Record:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Any:
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        args = {k: (_time(v) if k in cls._times else v) for k, v in data.items() if k in names}
-        for key, value in args.items():
-            if isinstance(value, list):
-                args[key] = tuple(value)
+        names = cls.__dict__.get("_field_names")
+        if names is None:
+            names = frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+            cls._field_names = names  # type: ignore[attr-defined]
+        times = cls._times
+        args = {}
+        for k, v in data.items():
+            if k in names:
+                if k in times:
+                    v = _time(v)
+                elif type(v) is list:
+                    v = tuple(v)
+                args[k] = v
         return cls(**args)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
@@ -43,8 +44,9 @@ class StepInfo:
 
 
 # prebuilt statements: executing them costs no statement building or cache-key generation
-_INSTANCE = select(instances).where(instances.c.id == bindparam("b_id"))
-_INSTANCE_LOCKED = _INSTANCE.with_for_update()
+_INSTANCE_SELECT = select(instances).where(instances.c.id == bindparam("b_id"))
+_INSTANCE = Direct(_INSTANCE_SELECT)
+_INSTANCE_LOCKED = Direct(_INSTANCE_SELECT.with_for_update())
 # the statements of every step run on the driver's cursor (compiled once per dialect, bound parameters only)
 _UPDATE_INSTANCE = Direct(update(instances).where(instances.c.id == bindparam("b_id"),
                                                   instances.c.row_version == bindparam("b_version"))
@@ -74,7 +76,8 @@ OPEN_TASKS = (select(tasks.c.id, tasks.c.node, tasks.c.assignee_id)
 _TASK_COLUMNS_JOINED = (tasks.c.task_key.label("t_task_key"), tasks.c.kind.label("t_kind"))
 _TASK_INSTANCE = (select(instances, *_TASK_COLUMNS_JOINED).select_from(tasks.join(instances,
                   instances.c.id == tasks.c.instance_id)).where(tasks.c.id == bindparam("b_task")))
-_TASK_INSTANCE_LOCKED = _TASK_INSTANCE.with_for_update(of=instances)
+_TASK_INSTANCE_LOCKED = Direct(_TASK_INSTANCE.with_for_update(of=instances))
+_TASK_INSTANCE = Direct(_TASK_INSTANCE)
 #: the key under which the instance's state JSON keeps its tasks' row ids (task key → lw_flow_tasks.id)
 ROWS = "rows"
 
@@ -82,14 +85,14 @@ ROWS = "rows"
 def lock_instance(conn: Connection, instance_id: int) -> Mapping[str, Any] | None:
     """The instance row, locked for this transaction on PostgreSQL (SQLite's writer lock covers it)."""
     query = _INSTANCE_LOCKED if conn.dialect.name == "postgresql" else _INSTANCE
-    return conn.execute(query, {"b_id": instance_id}).mappings().first()
+    return query.first(conn, {"b_id": instance_id})
 
 
 def task_and_instance(conn: Connection, task_id: int) -> Mapping[str, Any] | None:
     """The instance row of task ``task_id`` (locked on PostgreSQL) with the task's ``t_task_key`` and ``t_kind``,
     in one statement; None if there is no such task."""
     query = _TASK_INSTANCE_LOCKED if conn.dialect.name == "postgresql" else _TASK_INSTANCE
-    return conn.execute(query, {"b_task": task_id}).mappings().first()
+    return query.first(conn, {"b_task": task_id})
 
 
 def _plain(record: Any) -> dict[str, Any]:
