@@ -1,0 +1,96 @@
+"""Statements run on the driver's cursor (engine/direct.py) write and read exactly what SQLAlchemy's own execution
+writes and reads, inside the caller's transaction, with SQLAlchemy's exceptions — on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import (JSON, Boolean, Column, Integer, MetaData, Numeric, String, Table, UniqueConstraint,
+                        bindparam, insert, select, update)
+from sqlalchemy.exc import IntegrityError
+
+from engine.direct import Direct, DirectInsertReturning
+from engine.tables import Id, UtcDateTime
+
+meta = MetaData()
+things = Table(
+    "t_direct_things", meta,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(20), nullable=False),
+    Column("amount", Numeric(12, 2), nullable=True),
+    Column("doc", JSON, nullable=True),
+    Column("at", UtcDateTime(), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("key"),
+)
+KEYS = ("key", "amount", "doc", "at", "active", "version")
+AT = datetime(2026, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+
+
+def _row(key: str, **more: object) -> dict[str, object]:
+    return {"key": key, "amount": Decimal("12.50"), "doc": {"a": [1, "x"], "b": None}, "at": AT, "active": True,
+            "version": 1} | more
+
+
+def test_direct_writes_and_reads_what_sqlalchemy_does(database) -> None:  # type: ignore[no-untyped-def]
+    _url, engine = database
+    meta.create_all(engine)
+    add = Direct(insert(things).inline(), keys=KEYS)
+    with engine.begin() as conn:
+        add.run(conn, _row("direct"))
+        add.many(conn, [_row("d2", doc=None, at=None, amount=None), _row("d3", active=False)])
+        conn.execute(insert(things), [_row("core"), _row("c2", doc=None, at=None, amount=None),
+                                      _row("c3", active=False)])
+    with engine.connect() as conn:
+        core = {r["key"]: dict(r) for r in conn.execute(select(things)).mappings()}
+        by_key = Direct(select(things).where(things.c.key == bindparam("b_key")))
+        active = Direct(select(things.c.key).where(things.c.active.is_(True)).order_by(things.c.id))
+        for ours, theirs in (("direct", "core"), ("d2", "c2"), ("d3", "c3")):
+            read = by_key.first(conn, {"b_key": ours})
+            assert read is not None
+            assert {k: v for k, v in core[ours].items() if k not in ("id", "key")} == \
+                {k: v for k, v in core[theirs].items() if k not in ("id", "key")}
+            assert read == core[ours] and read.amount == core[ours]["amount"]  # processed as SQLAlchemy does
+        assert core["direct"]["at"] == AT and core["direct"]["at"].tzinfo is not None
+        assert core["direct"]["doc"] == {"a": [1, "x"], "b": None}
+        assert core["direct"]["amount"] == Decimal("12.50")
+        assert by_key.first(conn, {"b_key": "nobody"}) is None
+        assert [r.key for r in active.all(conn, {})] == ["direct", "d2", "core", "c2"]
+        # None in a JSON column is JSON null, as SQLAlchemy writes it (not SQL NULL): the same rows match
+        nulls = conn.execute(select(things.c.key).where(things.c.doc.is_(None)).order_by(things.c.key)).scalars()
+        assert list(nulls) == []
+
+
+def test_direct_statements_share_the_transaction_and_raise_sqlalchemy_errors(database) -> None:  # type: ignore[no-untyped-def]
+    _url, engine = database
+    meta.create_all(engine)
+    add = Direct(insert(things).inline(), keys=KEYS)
+    bump = Direct(update(things).where(things.c.key == bindparam("b_key"), things.c.version == bindparam("b_v"))
+                  .values(version=bindparam("b_next")))
+    with engine.begin() as conn:
+        add.run(conn, _row("a"))
+    with pytest.raises(IntegrityError):
+        with engine.begin() as conn:
+            add.run(conn, _row("b"))
+            assert bump.run(conn, {"b_key": "a", "b_v": 1, "b_next": 2}) == 1
+            add.run(conn, _row("a"))  # the unique key: the whole transaction goes, the row "b" and the bump too
+    with engine.connect() as conn:
+        rows = {r.key: r.version for r in conn.execute(select(things.c.key, things.c.version))}
+        assert rows == {"a": 1}
+        assert bump.run(conn, {"b_key": "a", "b_v": 7, "b_next": 8}) == 0  # the guard: no row at version 7
+        assert bump.run(conn, {"b_key": "a", "b_v": 1, "b_next": 2}) == 1  # begun like autobegin: not yet kept
+        conn.rollback()
+        assert conn.execute(select(things.c.version)).scalar_one() == 1
+
+
+def test_multi_row_insert_returns_every_new_id(database) -> None:  # type: ignore[no-untyped-def]
+    _url, engine = database
+    meta.create_all(engine)
+    add = DirectInsertReturning(things, KEYS, (things.c.id, things.c.key))
+    add.CHUNK = 3  # several statements for seven rows
+    with engine.begin() as conn:
+        got = add.rows(conn, [_row(f"k{i}") for i in range(7)])
+        stored = {r.key: r.id for r in conn.execute(select(things.c.id, things.c.key))}
+    assert {key: new_id for new_id, key in got} == stored and len(stored) == 7
