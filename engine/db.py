@@ -5,12 +5,14 @@ timeout, so a failed publish or import leaves the file exactly as it was.
 """
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
 
@@ -84,7 +86,14 @@ def _sqlite_transactions(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn):  # type: ignore[no-untyped-def]
         if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # on the driver's cursor (every transaction begins here), its errors as SQLAlchemy's
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
+            finally:
+                cursor.close()
 
 
 def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
