@@ -225,7 +225,7 @@ def _fill_tasks(platform: Any, total: int, mine: int, user_id: int) -> None:
                 "assignee_id, status, created_at) SELECT :inst, 't' || n, 'benchapp', 'four_levels', 'level1', "
                 "'Level 1', 'request ' || n, 'approval', 1, CASE WHEN n % :step = 0 THEN :me ELSE 1000 + n % 5000 END, "
                 "CASE WHEN n % 3 = 0 AND n % :step <> 0 THEN 'approved' ELSE 'open' END, "
-                "datetime(:t0, '+' || n || ' seconds') FROM g"),
+                "datetime(:t0, '+' || n || ' seconds') || '.000000' FROM g"),  # SQLAlchemy's text for a datetime
                 {"inst": instance_id, "step": step, "me": user_id, "n": total, "t0": now.strftime("%Y-%m-%d %H:%M:%S")})
             conn.execute(text("ANALYZE"))
 
@@ -238,9 +238,12 @@ def _inbox(platform: Any, total: int, mine: int, page: int, size: int = 20) -> t
     who = Principal(id=999_999, username="busy")
     _fill_tasks(platform, total, mine, who.id)
     with platform.db.connect() as conn:
-        cursor, after = None, None
+        cursor, after, walked = None, None, []
         for _ in range(page - 1):  # walk to the page once, as a user clicking "next" would
-            cursor = views.inbox(conn, who, "todo", {}, after=cursor, size=size)["next"]
+            found = views.inbox(conn, who, "todo", {}, after=cursor, size=size)
+            cursor = found["next"]
+            walked.extend(item["id"] for item in found["items"])
+        assert len(walked) == len(set(walked)) == (page - 1) * size, "keyset pages overlap or skip rows"
         after = cursor
         assert views.counts(conn, who, {})["todo"] == mine
 
