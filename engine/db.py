@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
@@ -96,26 +96,87 @@ def _sqlite_transactions(engine: Engine, *, in_memory: bool) -> None:
                 cursor.close()
 
 
-def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` into a table with an ``id`` key and return their new ids in the rows' order, in one batched
-    statement. PostgreSQL draws them from the table's sequence first. SQLite's transactions hold the database's
-    write lock from the start (``BEGIN IMMEDIATE`` above), so the next ids (after the largest, as SQLite itself would
-    number them) are ours to give. Either way the rows go in with one executemany of a single cached statement."""
-    if not rows:
-        return []
+def new_ids(conn: Connection, table: Table, count: int) -> list[int] | None:
+    """``count`` new ids for ``table`` (with an ``id`` key), ascending, or None when this connection cannot hand them
+    out itself. PostgreSQL draws them from the table's sequence in one round trip. SQLite's transactions hold the
+    database's write lock from the start (``BEGIN IMMEDIATE`` above), so the next ids (after the largest, as SQLite
+    itself would number them) are ours to give."""
     if conn.dialect.name == "sqlite" and conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         start = conn.execute(select(func.max(table.c.id))).scalar() or 0
-        ids = list(range(start + 1, start + 1 + len(rows)))
-        conn.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids)])
-        return ids
-    if conn.dialect.name == "postgresql":  # ids drawn from the table's sequence in one round trip, then one
-        # executemany (psycopg pipelines it) instead of a multi-row VALUES … RETURNING that psycopg re-parses per batch
-        ids = sorted(conn.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                                  {"t": _quoted(table), "n": len(rows)}).scalars())
-        conn.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids)])
-        return [int(i) for i in ids]
-    result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [int(i) for i in result.scalars().all()]
+        return list(range(start + 1, start + 1 + count))
+    if conn.dialect.name == "postgresql":
+        return [int(i) for i in sorted(conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": _quoted(table), "n": count}).scalars())]
+    return None
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                constants: Mapping[str, Any] | None = None) -> None:
+    """Insert many rows given as value tuples in the order of ``columns`` (plus ``constants``, the same for every
+    row), in the caller's transaction.
+
+    The same values reach the database as through ``conn.execute(insert(table), dicts)``: each column's SQLAlchemy
+    bind processing (exact decimals, UTC date-times, JSON) is applied (once for a constant), but without SQLAlchemy's
+    per-row parameter bookkeeping. SQLite gets one ``executemany`` of a statement with bound parameters; PostgreSQL
+    (psycopg) streams the rows with ``COPY … FROM STDIN``, where the values travel as data, never as SQL text, and
+    every constraint is checked as for an INSERT. A database error is raised as SQLAlchemy's (``IntegrityError``…)."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    names = list(columns) + list(constants or ())
+    cols = [table.c[n] for n in names]
+    procs = [c.type._cached_bind_processor(dialect) for c in cols]
+    fixed = tuple(p(v) if p is not None else v for p, v in zip(procs[len(columns):], (constants or {}).values()))
+    convert = [(i, p) for i, p in enumerate(procs[:len(columns)]) if p is not None]
+    if not convert:
+        params = [(*row, *fixed) for row in rows] if fixed else [tuple(row) for row in rows]
+    else:
+        params = []
+        append = params.append
+        for row in rows:
+            values = list(row)
+            for i, p in convert:
+                values[i] = p(values[i])
+            values += fixed
+            append(tuple(values))
+    quote = dialect.identifier_preparer.quote
+    target = dialect.identifier_preparer.format_table(table)
+    column_list = ", ".join(quote(n) for n in names)
+    if dialect.name == "postgresql" and dialect.driver == "psycopg" and conn.in_transaction():
+        statement = f"COPY {target} ({column_list}) FROM STDIN"
+        dbapi = dialect.loaded_dbapi
+        try:
+            with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+                write = copy.write_row
+                for values in params:
+                    write(values)
+        except dbapi.Error as exc:
+            raise DBAPIError.instance(statement, None, exc, dbapi.Error, dialect=dialect) from exc
+        return
+    mark = {"qmark": "?", "numeric": None, "named": None}.get(dialect.paramstyle, "%s")
+    if mark is None:  # named styles: let SQLAlchemy bind
+        conn.execute(insert(table), [dict(zip(names, values)) for values in params])
+        return
+    statement = f"INSERT INTO {target} ({column_list}) VALUES ({', '.join([mark] * len(names))})"
+    conn.exec_driver_sql(statement, params)
+
+
+def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                constants: Mapping[str, Any] | None = None) -> list[int]:
+    """Insert rows (value tuples in the order of ``columns``, plus ``constants``) into a table with an ``id`` key and
+    return their new ids in the rows' order: ids from ``new_ids``, then one ``insert_rows``. Where the connection
+    cannot number the rows itself, one ``INSERT … RETURNING`` executemany."""
+    if not rows:
+        return []
+    ids = new_ids(conn, table, len(rows))
+    if ids is None:
+        fixed = dict(constants or {})
+        result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                              [dict(zip(columns, row)) | fixed for row in rows])
+        return [int(i) for i in result.scalars().all()]
+    insert_rows(conn, table, ("id", *columns), [(i, *row) for i, row in zip(ids, rows)], constants)
+    return ids
 
 
 def _quoted(table: Table) -> str:

@@ -36,7 +36,9 @@ class Hooks:
     on_start: list[Callable[[Any], None]] = field(default_factory=list)
     #: (platform, app) called after an app version becomes live
     on_activate: list[Callable[[Any, Any], None]] = field(default_factory=list)
-    #: (conn, event) called inside the transaction of every record change; event is a RecordEvent
+    #: (conn, event) called inside the transaction of every record change; event is a RecordEvent. A handler may
+    #: carry a batch form as its ``many`` attribute, ``many(conn, events)``, which bulk writers (the importer) call
+    #: once per chunk of events instead (see ``emit_record_events``)
     record_events: list[Callable[[Any, Any], None]] = field(default_factory=list)
     #: (conn, event) called inside the transaction of every flow change (instance started, node entered/left,
     #: instance finished); event is an ``engine.events.FlowEvent``
@@ -69,3 +71,15 @@ def load_builtin(hooks: Hooks, modules: tuple[str, ...] = BUILTIN) -> Hooks:
         module.register(hooks)
     hooks.close()
     return hooks
+
+
+def emit_record_events(handlers: list[Callable[[Any, Any], None]], conn: Any, events: list[Any]) -> None:
+    """Hand a batch of record events to every handler: its ``many`` form when it has one, else one call per event.
+    Each handler sees the events in their order."""
+    for handler in handlers:
+        many = getattr(handler, "many", None)
+        if many is not None:
+            many(conn, events)
+        else:
+            for event in events:
+                handler(conn, event)

@@ -166,6 +166,22 @@ def register(hooks: Hooks) -> None:
         if service is not None and event.action == "created":
             service.on_record_created(conn, event)
 
+    def on_records(conn: Any, events: list[Any]) -> None:  # the batch form: the flows looked at once per form
+        wanted: dict[tuple[int, str], bool] = {}
+        for event in events:
+            service = event.platform.services.get("flows")
+            if service is None or event.action != "created":
+                continue
+            key = (id(event.app), event.form.key)
+            hit = wanted.get(key)
+            if hit is None:
+                hit = wanted[key] = any(flow.form == event.form.key and flow.start_on == "submit"
+                                        for flow in event.app.spec.of_kind("flow").values())
+            if hit:
+                service.on_record_created(conn, event)
+
+    on_record.many = on_records  # type: ignore[attr-defined]
+
     def job(platform: Any) -> int:
         service = platform.services.get("flows")
         return service.fire_due_timers() if service is not None else 0

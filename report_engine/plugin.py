@@ -44,6 +44,21 @@ def register(hooks: Hooks) -> None:
         if service is not None:
             mark(conn, service.cache, event.app.key, event.form.key)
 
+    def changed_many(conn: Any, events: list[Any]) -> None:  # the batch form: each form marked once
+        from .cache import mark
+
+        seen: set[tuple[int, str, str]] = set()
+        for event in events:
+            key = (id(event.platform), event.app.key, event.form.key)
+            if key in seen:
+                continue
+            seen.add(key)
+            service = event.platform.services.get("reports")
+            if service is not None:
+                mark(conn, service.cache, event.app.key, event.form.key)
+
+    changed.many = changed_many  # type: ignore[attr-defined]
+
     def routers(platform: Any) -> list[Any]:
         from .api import build_router
         from .pages import build_router as build_pages

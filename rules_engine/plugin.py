@@ -70,6 +70,21 @@ def _register_automations(hooks: Hooks) -> None:
         if service is not None:
             service.on_record(conn, event)
 
+    def on_records(conn: Any, events: list[Any]) -> None:  # the batch form: the index looked at once per form
+        wanted: dict[tuple[int, str], bool] = {}
+        for event in events:
+            service = event.platform.services.get("automations")
+            if service is None:
+                continue
+            key = (id(event.app), event.form.key)
+            hit = wanted.get(key)
+            if hit is None:
+                hit = wanted[key] = bool(service.index(event.app).get(("record", event.form.key)))
+            if hit:
+                service.on_record(conn, event)
+
+    on_record.many = on_records  # type: ignore[attr-defined]
+
     def on_flow(conn: Any, event: Any) -> None:
         platform = owner.get("platform")
         if platform is not None:

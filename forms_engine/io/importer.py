@@ -22,7 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, insert, or_, select, update
 
 from engine import audit
-from engine.db import insert_many
+from engine.bulk import gc_paused
+from engine.db import insert_many, insert_rows
+from engine.plugins import emit_record_events
 from engine.errors import FieldProblem, PreconditionFailed, ValidationFailed
 from engine.permissions import Principal, in_scope
 from engine.platform import LiveApp, Platform
@@ -158,6 +160,10 @@ class Importer:
         return columns, subs, notes
 
     def check(self, conn: Connection) -> Plan:
+        with gc_paused():  # see engine.bulk: many short-lived objects, no cycles
+            return self._check(conn)
+
+    def _check(self, conn: Connection) -> Plan:
         form, opts = self.form, self.options
         grant = self.records.grant(form, self.who)
         columns, subs, notes = self.mapping()
@@ -427,6 +433,10 @@ class Importer:
     def commit(self, conn: Connection, plan: Plan, job_id: int | None = None) -> dict[str, int]:
         """Write the plan in the caller's transaction. Rejected rows are not written (the caller decides whether
         any rejected row stops the whole import)."""
+        with gc_paused():
+            return self._commit(conn, plan, job_id)
+
+    def _commit(self, conn: Connection, plan: Plan, job_id: int | None) -> dict[str, int]:
         form, app, who = self.form, self.app, self.who
         table = self.records.table(app, form)
         now = self.platform.clock.now()
@@ -439,32 +449,39 @@ class Importer:
         serials = {f.key: iter(next_serials(conn, app.key, form.key, f, now, app.spec.settings.timezone, len(creates)))
                    for f in serial_fields}
         stored_fields = form.stored_fields
+        keys = [f.key for f in stored_fields]
         system = {"row_version": 1, "def_version": app.version, "created_at": now, "updated_at": now,
                   "created_by": who.id or None, "owner_id": who.id or None, "department_id": who.department_id}
+        if form.owner_field:  # the owner comes from each record's user field
+            keys.append("owner_id")
+            creator = system.pop("owner_id")
         extra = {"import": job_id} if job_id is not None else None
+        # one audit entry per record: who created it, when, by which import, and its values
+        audit_columns = ("record_id", "changes")
+        audit_constants = {"at": now, "user_id": who.id or None, "app": app.key, "form": form.key,
+                           "action": "create", "def_version": app.version, "extra": extra}
+        created = _creation_changes(form)
         handlers = self.platform.hooks.record_events
         for chunk in _chunks(creates, CHUNK):
             rows = []
             for r in chunk:
+                values = r.values
                 for key, numbers in serials.items():
-                    r.values[key] = next(numbers)
-                row = {f.key: r.values.get(f.key) for f in stored_fields} | system
+                    values[key] = next(numbers)
+                row = [values.get(k) for k in keys]
                 if form.owner_field:
-                    row["owner_id"] = owner_of(form, row, system["owner_id"])
+                    row[-1] = owner_of(form, values, creator)
                 rows.append(row)
-            ids = insert_many(conn, table, rows)
+            ids = insert_many(conn, table, keys, rows, system)
             for r, record_id in zip(chunk, ids):
-                r.values["id"] = int(record_id)
+                r.values["id"] = record_id
             self._write_children(conn, chunk, replace=False)
-            conn.execute(insert(audit_log), [
-                {"at": now, "user_id": who.id or None, "app": app.key, "form": form.key, "record_id": r.values["id"],
-                 "action": "create", "def_version": app.version, "extra": extra,
-                 "changes": _created(form, r.values) or None} for r in chunk])
+            insert_rows(conn, audit_log, audit_columns,
+                        [(r.values["id"], created(r.values)) for r in chunk], audit_constants)
             if handlers:
-                for r in chunk:
-                    event = RecordEvent(self.platform, app, form, "created", r.values["id"], None, dict(r.values), who)
-                    for handler in handlers:
-                        handler(conn, event)
+                emit_record_events(handlers, conn, [
+                    RecordEvent(self.platform, app, form, "created", r.values["id"], None, dict(r.values), who)
+                    for r in chunk])
             done += len(chunk)
             self.progress("importing", done, total)
         for r in updates:
@@ -643,14 +660,24 @@ def _plain(value: Any) -> Any:
     return audit.jsonable(value)
 
 
-def _created(form: FormSpec, values: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """The audit changes of a new record, as ``audit.diff(None, …)`` gives them."""
-    out = {}
-    for key, value in (_auditable(form, values) or {}).items():
-        plain = _plain(value)
-        if plain is not None:
-            out[key] = [None, plain]
-    return out
+def _creation_changes(form: FormSpec) -> Callable[[Mapping[str, Any]], dict[str, list[Any]] | None]:
+    """The audit changes of a new record, as ``audit.diff(None, _auditable(form, values)) or None`` gives them,
+    with the form's audited keys found once."""
+    keys = [f.key for f in form.data_fields if f.stored or f.type == "subtable"]
+    plain = _plain
+
+    def changes(values: Mapping[str, Any]) -> dict[str, list[Any]] | None:
+        out = {}
+        get = values.get
+        for key in keys:
+            value = get(key)
+            if value is not None:
+                value = plain(value)
+                if value is not None:
+                    out[key] = [None, value]
+        return out or None
+
+    return changes
 
 
 def _localise(raw: Any, tz: ZoneInfo) -> Any:
