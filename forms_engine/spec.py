@@ -155,6 +155,28 @@ class FormSpec:
         return plan
 
     @cached_property
+    def value_checks(self) -> Mapping[str, Any]:
+        """Each writable field's compiled check by key (sub-tables: their rows' check), for the straight path of
+        ``validate.coerce_submission``; fields a client cannot write are left out."""
+        return self._value_checks(cells=False)
+
+    @cached_property
+    def cell_checks(self) -> Mapping[str, Any]:
+        """``value_checks`` for import cells (``FieldSpec.cell_check``)."""
+        return self._value_checks(cells=True)
+
+    def _value_checks(self, cells: bool) -> Mapping[str, Any]:
+        from .validate import rows_check
+
+        out: dict[str, Any] = {}
+        for key, (f, check) in self.submit_plan.items():
+            if check is ROWS:
+                out[key] = rows_check(f, cells)
+            elif check is not None:
+                out[key] = f.cell_check if cells else check
+        return out
+
+    @cached_property
     def has_readonly(self) -> bool:
         """Whether a field, or a sub-table's field, is marked ``readonly``."""
         return any(f.readonly or any(s.readonly for s in f.fields) for f in self.fields)

@@ -35,6 +35,25 @@ def coerce_submission(form: FormSpec, body: Any, *, creating: bool, cells: bool 
     problems: list[FieldProblem] = []
     if not isinstance(body, dict) and not isinstance(body, Mapping):
         raise ValidationFailed([FieldProblem("_body", "expected a JSON object of field values", "type")])
+    # the straight path: every key a writable field, every value passing its check; anything else (an unknown or
+    # protected key, a refused value, an irregular sub-table) is left to the full loop below, which finds and words
+    # every problem (the checks have no side effects, so running one again gives the same answer)
+    checks = form.cell_checks if cells else form.value_checks
+    try:
+        out = {key: raw if raw is None else checks[key](raw) for key, raw in body.items()}
+    except (KeyError, InvalidField, _Irregular):
+        pass
+    else:
+        for sub in form.subtables:
+            if sub.key in out and out[sub.key] is None:
+                out[sub.key] = []  # as _coerce_rows gives for a null sub-table
+        return out, problems
+    return _coerce_each(form, body, cells)
+
+
+def _coerce_each(form: FormSpec, body: Mapping[str, Any], cells: bool) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """``coerce_submission``'s full loop: each key looked at, each problem worded."""
+    problems: list[FieldProblem] = []
     out: dict[str, Any] = {}
     plan = form.submit_plan
     for key, raw in body.items():
@@ -61,6 +80,29 @@ def coerce_submission(form: FormSpec, body: Any, *, creating: bool, cells: bool 
                 problems.append(FieldProblem(key, exc.message, exc.code))
                 out[key] = None
     return out, problems
+
+
+class _Irregular(Exception):
+    """A submission the straight path of ``coerce_submission`` leaves to the full loop."""
+
+
+def rows_check(f: FieldSpec, cells: bool) -> Any:
+    """A sub-table's straight-path check: a list of plain rows, within the row limits, whose every key is a writable
+    field of the sub-table and every value passes its check, gives the rows ``_coerce_rows`` gives; anything else
+    raises (``_Irregular``, ``KeyError``, ``InvalidField``) for the full loop to word."""
+    checks = {key: (sub.cell_check if cells else check) for key, (sub, check) in f.row_plan.items() if check is not None}
+    most = int(f.extra.get("max_rows", MAX_ROWS))
+    least = int(f.extra.get("min_rows", 0))
+
+    def check(raw: Any) -> list[dict[str, Any]]:
+        if raw.__class__ is not list or not least <= len(raw) <= most:
+            raise _Irregular
+        for row in raw:
+            if row.__class__ is not dict:
+                raise _Irregular
+        return [{key: value if value is None else checks[key](value) for key, value in row.items()} for row in raw]
+
+    return check
 
 
 def _coerce_rows(f: FieldSpec, raw: Any, cells: bool = False) -> tuple[list[dict[str, Any]], list[FieldProblem]]:

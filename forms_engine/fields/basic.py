@@ -89,7 +89,8 @@ class TextField(FieldType):
 
     def cell_fast(self, f):  # type: ignore[no-untyped-def]
         check = self.compile(f)
-        return lambda value: check(cell_text(value))
+        # text not starting with a quote is its own cell text
+        return lambda value: check(value if value.__class__ is str and value[:1] != "'" else cell_text(value))
 
 
 @register
@@ -109,6 +110,16 @@ def _generic(ftype: FieldType, f):  # type: ignore[no-untyped-def]
 
     def check(value: Any) -> Any:
         return None if blank(value) else coerce(value, f)
+
+    return check
+
+
+def _generic_cell(ftype: FieldType, f):  # type: ignore[no-untyped-def]
+    """The unspecialised cell check (``is_blank`` then ``from_cell``), which cell fast paths fall back to."""
+    blank, from_cell = ftype.is_blank, ftype.from_cell
+
+    def check(value: Any) -> Any:
+        return None if blank(value) else from_cell(value, f)
 
     return check
 
@@ -165,6 +176,7 @@ def to_decimal(value: Any) -> Decimal:
     return number
 
 
+_SIGNS = ("+", "-")
 _CURRENCY_MARKS = str.maketrans("", "", "¥￥$€£元 \u00a0")
 
 
@@ -246,6 +258,9 @@ class NumberField(FieldType):
         top, quantum = _SCALES.get(f.scale) or _scale(f.scale)
         match = _DECIMAL_TEXT.fullmatch
 
+        scale = f.scale
+        short = 22 - scale  # fewer whole digits than this: below ``top``
+
         def check(value: Any) -> Any:
             if value.__class__ is not str:
                 return slow(value)
@@ -254,6 +269,16 @@ class NumberField(FieldType):
             text = value.strip()
             if "," in text or "，" in text:
                 text = text.replace(",", "").replace("，", "")
+            # plain ASCII decimals within the size and scale (the common case): no pattern match, no rounding check
+            whole, _, fraction = (text[1:] if text[:1] in _SIGNS else text).partition(".")
+            if (whole.isdigit() or (not whole and fraction)) and (not fraction or fraction.isdigit()) and (
+                    len(whole) < short and len(fraction) <= scale and text.isascii()):
+                number = Decimal(text)
+                if low is not None and number < low:
+                    raise InvalidField(f"must be at least {low}", "min")
+                if high is not None and number > high:
+                    raise InvalidField(f"must be at most {high}", "max")
+                return number.quantize(quantum)
             if not match(text):
                 raise InvalidField("expected a number", "type")
             number = Decimal(text)
@@ -302,6 +327,16 @@ class PercentField(NumberField):
             return self.coerce(to_decimal(value.strip()[:-1]) / 100, f)
         return super().from_cell(value, f)
 
+    def cell_fast(self, f):  # type: ignore[no-untyped-def]
+        number, slow = _cell_number_check(self, f, f.scale), _generic_cell(self, f)
+
+        def cell(value: Any) -> Any:
+            if value.__class__ is str and value.rstrip().endswith(("%", "％")):
+                return slow(value)
+            return number(value)  # what NumberField.from_cell gives, as PercentField.from_cell does
+
+        return cell
+
 
 @register
 class IntegerField(FieldType):
@@ -327,6 +362,8 @@ class IntegerField(FieldType):
         low, high = f.min, f.max
 
         def check(value: Any) -> Any:
+            if value.__class__ is str and 0 < len(value) < 19 and value.isdigit() and value.isascii():
+                value = int(value)  # plain digits, as import cells give them: what ``to_decimal`` reads
             if value.__class__ is not int or not -_INT_FAST < value < _INT_FAST:
                 return slow(value)
             if low is not None and value < low:
@@ -359,6 +396,18 @@ class RatingField(IntegerField):
             raise InvalidField(f"rating must be between 0 and {top}", "max")
         return number
 
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        slow, low, high = _generic(self, f), f.min, f.max
+        top = int(f.max) if f.max is not None else 5
+
+        def check(value: Any) -> Any:
+            if value.__class__ is int and 0 <= value <= top and (low is None or value >= low) and (
+                    high is None or value <= high):
+                return value
+            return slow(value)
+
+        return check
+
 
 @register
 class BooleanField(FieldType):
@@ -390,6 +439,20 @@ class BooleanField(FieldType):
         if text in self._false:
             return False
         raise InvalidField("expected yes or no", "type")
+
+    def cell_fast(self, f):  # type: ignore[no-untyped-def]
+        slow, truthy, falsy = _generic_cell(self, f), self._true, self._false
+
+        def cell(value: Any) -> Any:
+            if value.__class__ is str:
+                text = value.strip().lower()
+                if text in truthy:
+                    return True
+                if text in falsy:
+                    return False
+            return slow(value)
+
+        return cell
 
     def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
         if locale.startswith("zh"):
@@ -432,6 +495,16 @@ class DateField(FieldType):
             return slow(value)
 
         return check
+
+    def cell_fast(self, f):  # type: ignore[no-untyped-def]
+        slow, check, match = _generic_cell(self, f), self.compile(f), _DATE_TEXT.fullmatch
+
+        def cell(value: Any) -> Any:
+            if value.__class__ is str and len(value) == 10 and value.isascii() and match(value):
+                return check(value)  # already YYYY-MM-DD: from_cell leaves it as it is
+            return slow(value)
+
+        return cell
 
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
         if isinstance(value, str):

@@ -118,6 +118,12 @@ def _host_ok(host: str) -> bool:
 
 #: whitespace (``str.isspace``, Unicode included) and control characters
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+#: an address ``normalise_url`` gives back unchanged: http(s), a lower-case ASCII host name whose last label starts
+#: with a letter (so no IPv4 address), no user, port or IPv6 literal, a non-empty query and fragment if any (an empty
+#: ``?`` or ``#`` is dropped by ``normalise_url``), and no whitespace or control characters anywhere
+PLAIN_URL = re.compile(
+    r"https?://(?=[a-z0-9.-]{1,253}(?:[/?#]|\Z))(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)*[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:/[^?#\s\x00-\x1f\x7f]*)?(?:\?[^#\s\x00-\x1f\x7f]+)?(?:#[^\s\x00-\x1f\x7f]+)?")
 
 
 def normalise_url(value: str) -> str:

@@ -69,6 +69,12 @@ def lookup(code: str | int) -> Region | None:
     return _REGIONS.get(_expand(code))
 
 
+def is_code(text: str) -> bool:
+    """Whether ``text`` is, exactly as given, the 6-digit code of a known division (``normalise_region`` returns it
+    unchanged)."""
+    return text in _REGIONS
+
+
 def is_valid(code: str | int) -> bool:
     """Return whether the code names a known division."""
     return lookup(code) is not None

@@ -38,6 +38,9 @@ fields:
   - {key: place, type: address}
   - {key: at, type: datetime}
   - {key: lasts, type: duration}
+  - {key: mobile, type: phone}
+  - {key: stars4, type: rating, max: 4, min: 1}
+  - {key: idno, type: id_card}
 """
 
 INPUTS: list[Any] = [
@@ -56,6 +59,30 @@ INPUTS: list[Any] = [
     "a@example.com", "A@Example.COM", "bad@", "https://Example.com/a?b=1", "ftp://x.org", "https://u:p@x.org",
     {"region": "530102", "detail": "2 Side St"}, {"detail": "x"}, {"other": 1},
     "1h 30m", 5400, -1,
+    # web addresses: the plain shape returned as given, everything else through the full check
+    "https://example.com", "http://example.com/", "https://a.b.example.com/p/q?x=1&y=2#top", "https://x.org?",
+    "https://x.org#", "https://x.org/?#", "https://x.org/a?b#", "http://1.2.3.4/x", "http://999.1.1.1",
+    "http://1.2.3.4a", "https://a-.org", "https://-a.org", "https://a..org", "https://x.org:8080/p", "https://x.org:/p",
+    "https://例子.中国/路径", "https://x.org/路径?q=值", "https://x.org/a b", "https://x.org/a\tb", "https://x.org/%zz",
+    "https://x.org/a#b#c?d", "https://x.org/a?b?c", "https://[::1]/", "https://x.org\\evil.com", "HTTPS://x.org",
+    "https://" + "a" * 64 + ".org", "https://" + ".".join(["a" * 60] * 5) + ".org", "https://x.org/" + "p" * 2040,
+    "https://x.org/" + "p" * 2030, "https://x.org/\u00a0", "https://x.org/\u3000", "https://x", "https://x1", "https://1x",
+    # phone numbers
+    "13800138000", "12800138000", "1380013800", "138001380001", "+86 13800138000", "138-0013-8000", "0871-65123456",
+    "13800138000#12", " 13800138000", "１３８００１３８０００",
+    # ratings
+    4, 6, 0, 3.0, "4",
+    # addresses
+    {"region": "530102", "detail": " x "}, {"region": "530102 ", "detail": "x"}, {"region": "999999", "detail": "x"},
+    {"region": "530102", "detail": "x" * 501}, {"region": "530102", "detail": " " + "x" * 500 + " "},
+    {"region": "", "detail": "x"}, {"region": 530102, "detail": "x"}, {"region": "5301", "detail": "x"},
+    {"region": "530102", "detail": 5}, {"region": "530102", "detail": None}, {"region": "530102", "other": "x"},
+    # numbers: the plain shape and its edges
+    "12.5", "-12.5", "+0.50", "12.", "-.5", ".", "-", "+", "+-1", "1.2.3", "00012.30", "12.3456789", "0.0000001",
+    "9" * 19, "9" * 20, "9" * 21, "9" * 22, "9" * 16 + ".5", "1" + "0" * 17, "١٢.٥", "1²", "12.5e1", " 12.5 ", "1,234.5",
+    "-0", "-0.00", "007", "0" * 25 + "1", "1000000.01", "999999.99", "0.9", "1000001",
+    # identity numbers
+    "11010519491231002X", "11010519491231002x", "110105194912310021",
 ]
 
 
@@ -88,7 +115,10 @@ def test_compiled_check_answers_as_coerce(field: Any) -> None:
 
 
 CELLS: list[Any] = INPUTS + ["'=1+1", "'+86", "'abc", "¥1,000.50", "1 000元", "$12", "€3", 12.0, 13800138000.0,
-                             0.1 + 0.2, 1234.5678901, 1e20, "45%", date(2026, 1, 2)]
+                             0.1 + 0.2, 1234.5678901, 1e20, "45%", date(2026, 1, 2),
+                             "2026/03/15", "２０２６-03-15", "2026-03-15 00:00:00", "2026.03.15", "2026年3月15日",
+                             "2026-13-01", "yes", " YES ", "是", "no", "N", "maybe", "45 %", "45％ ", " 4.5%", "'2026-03-15",
+                             "'abc", "''", "'"]
 
 
 @pytest.mark.parametrize("field", _probe_fields(), ids=lambda f: f.key)
@@ -107,8 +137,53 @@ def test_compiled_cell_check_answers_as_from_cell(field: Any) -> None:
 
 def test_the_fast_paths_are_in_use() -> None:
     fields = {f.key: f for f in _probe_fields()}
-    # a fast path is a closure made by a type's ``fast``; patterns, minimum lengths, ratings (their own ``coerce``)
-    # and the checked types keep the generic check
-    generic = {"stars", "coded", "longer", "mail", "site", "place", "at", "lasts"}
+    # a fast path is a closure made by a type's ``fast``; patterns, minimum lengths,
+    # date-times and durations keep the generic check
+    generic = {"coded", "longer", "at", "lasts"}
     for key, f in fields.items():
         assert ("fast" not in f.check.__qualname__) == (key in generic), (key, f.check.__qualname__)
+
+
+SUB_FORM = """key: probe
+label: Probe
+fields:
+  - {key: title, type: text, required: true}
+  - {key: amount, type: money, min: 0}
+  - {key: total, type: formula, expr: "amount * 2", result: money}
+  - key: lines
+    type: subtable
+    min_rows: 1
+    max_rows: 3
+    fields:
+      - {key: sku, type: text, required: true}
+      - {key: qty, type: integer, min: 1}
+      - {key: double, type: formula, expr: "qty * 2", result: integer}
+  - key: notes
+    type: subtable
+    fields:
+      - {key: text, type: textarea}
+"""
+
+BODIES: list[Any] = [
+    {}, {"title": "a"}, {"title": "a", "amount": "12.5", "lines": [{"sku": "x", "qty": 2}]},
+    {"title": None, "amount": None, "lines": None, "notes": None},
+    {"title": "a", "amount": "-1"}, {"title": "a", "amount": "abc", "nope": 1}, {"id": 3, "title": "a"},
+    {"created_at": "x"}, {"total": "1"}, {"lines": []}, {"lines": [{"sku": "x"}] * 4}, {"lines": "x"},
+    {"lines": [1]}, {"lines": [{"sku": "x", "id": 5}]}, {"lines": [{"sku": "x", "double": 4}]},
+    {"lines": [{"sku": "x", "qty": 0}, {"sku": "y", "qty": "2"}]}, {"lines": [{"sku": None, "qty": None}]},
+    {"lines": [{"sku": "x", "other": 1}]}, {"notes": [{"text": "a"}, {}]}, {"notes": [{"text": 5}]},
+    {"notes": ({"text": "a"},)}, {"amount": 1.5, "title": "b", "notes": [{"text": "z"}]},
+]
+
+
+@pytest.mark.parametrize("cells", [False, True])
+def test_the_straight_path_of_coerce_submission_answers_as_the_full_loop(cells: bool) -> None:
+    from forms_engine import validate
+
+    hooks = load_builtin(Hooks())
+    form = load_app({"app.yaml": "key: probe\nlabel: Probe\n", "forms/probe.yaml": SUB_FORM}, hooks.kinds,
+                    services=hooks.services).forms["probe"]
+    for body in BODIES:
+        got = validate.coerce_submission(form, body, creating=True, cells=cells)
+        assert got == validate._coerce_each(form, body, cells), body
+        assert list(got[0]) == list(validate._coerce_each(form, body, cells)[0]), body  # the same key order
