@@ -7,8 +7,10 @@ batches: relations, users and departments found by a key field, unique values ch
 against the other rows of the file, existing records loaded for update.
 
 ``commit`` writes the planned rows in the caller's transaction: serial numbers allocated in one counter update,
-records inserted with ``executemany`` (``INSERT … RETURNING`` for their ids), sub-table rows, one audit entry per
-record and the record events other engines react to. Any failure rolls the whole import back.
+records inserted in chunks with ids drawn beforehand (``engine.db.insert_many``: one executemany through the driver
+on SQLite, COPY on PostgreSQL), sub-table rows, one audit entry per record (written the same way) and the record
+events other engines react to (a chunk at a time to handlers with a batch form). Any failure rolls the whole import
+back. Both run with the cyclic garbage collector paused (``engine.bulk``).
 """
 from __future__ import annotations
 
