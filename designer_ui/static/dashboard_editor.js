@@ -17,7 +17,7 @@ export function overlaps(a, b) {
 
 export function clampWidget(w) {
   w.w = Math.max(1, Math.min(COLUMNS, Math.round(w.w)));
-  w.h = Math.max(1, Math.min(40, Math.round(w.h)));
+  w.h = Math.max(1, Math.min(24, Math.round(w.h))); // the schema's maximum
   w.x = Math.max(0, Math.min(COLUMNS - w.w, Math.round(w.x)));
   w.y = Math.max(0, Math.round(w.y));
   return w;
@@ -373,7 +373,7 @@ export async function mountDashboardEditor(root, { app, path, meta, reload }) {
       h("label", {}, "click", h("select", { "data-testid": "db-prop-click", onchange: (ev) => { if (ev.target.value) w.click = ev.target.value; else delete w.click; changed(); } },
         CLICKS.map((c) => h("option", { value: c, selected: (w.click || "") === c }, c || "default (drill)")))),
       h("div.db-geometry", {}, h("label", {}, "x", num("x", 0, 11)), h("label", {}, "y", num("y", 0, 200)),
-        h("label", {}, "w", num("w", 1, 12)), h("label", {}, "h", num("h", 1, 40))),
+        h("label", {}, "w", num("w", 1, 12)), h("label", {}, "h", num("h", 1, 24))),
       h("button", { onclick: () => { selected = null; render(); } }, "dashboard properties"));
   }
 

@@ -475,6 +475,47 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
           onchange: (ev) => set(role, "unmask", ev.target.checked) })))));
   }
 
+  // a list of this form's field keys, chosen by ticking (kept in field order; keys set by hand stay)
+  function keyChecks(prop, keys) {
+    const chosen = new Set(Array.isArray(model[prop]) ? model[prop] : []);
+    const all = [...keys, ...[...chosen].filter((k) => !keys.includes(k))];
+    return h("div.checks", { "data-testid": `prop-${prop}` }, all.map((k) => h("label.inline", {}, h("input", { type: "checkbox", checked: chosen.has(k),
+      "data-testid": `prop-${prop}-${k}`, onchange: (ev) => {
+        if (ev.target.checked) chosen.add(k); else chosen.delete(k);
+        setProp(model, prop, all.filter((x) => chosen.has(x)));
+      } }), k)));
+  }
+  const splitKeys = (v) => v.split(",").map((x) => x.trim()).filter(Boolean);
+  // form-level checks: an expression that must hold, the message, the fields it is shown on
+  function validationsEditor() {
+    const list = Array.isArray(model.validations) ? model.validations : [];
+    return h("div.validations", { "data-testid": "validations" }, list.map((v, i) => h("div.validation", { "data-testid": `validation-${i}` },
+      h("div.validation-head", {}, h("span.prop-name", {}, `check ${i + 1}: must hold`),
+        h("button.delete", { title: "Remove check", "data-testid": `validation-remove-${i}`, onclick: () => {
+          list.splice(i, 1); setProp(model, "validations", list.length ? list : undefined); renderPanel(); } }, "×")),
+      exprEditor(v, "expr", `validation-expr-${i}`, model, `validations[${i}].expr`),
+      h("label", {}, "message", h("input", { value: text(v.message), "data-testid": `validation-message-${i}`, oninput: (ev) => {
+        v.message = typeof v.message === "object" && v.message ? { ...v.message, "zh-CN": ev.target.value } : ev.target.value; markDirty(); } })),
+      h("label", {}, "shown on fields", h("input", { value: (v.fields || []).join(", "), placeholder: "amount, needed_by", "data-testid": `validation-fields-${i}`,
+        oninput: (ev) => { const k = splitKeys(ev.target.value); if (k.length) v.fields = k; else delete v.fields; markDirty(); } })))),
+    h("button.small", { "data-testid": "validation-add", onclick: () => {
+      setProp(model, "validations", [...list, { expr: "true", message: "" }]); renderPanel(); } }, "+ check"));
+  }
+  function relatedEditor() {
+    const list = Array.isArray(model.related_lists) ? model.related_lists : [];
+    const edit = (r, k, v) => { if (v === undefined || v === "" || (Array.isArray(v) && !v.length)) delete r[k]; else r[k] = v; markDirty(); };
+    return h("div.related-lists", { "data-testid": "related-lists" }, list.map((r, i) => h("div.related", { "data-testid": `related-${i}` },
+      h("label", {}, "form", h("select", { "data-testid": `related-form-${i}`, onchange: (ev) => { edit(r, "form", ev.target.value); } },
+        [...new Set([...(r.form ? [r.form] : []), ...formKeys])].map((k) => h("option", { value: k, selected: k === r.form }, k)))),
+      h("label", {}, "its field pointing here", h("input", { value: r.field || "", "data-testid": `related-field-${i}`, oninput: (ev) => edit(r, "field", ev.target.value.trim()) })),
+      h("label", {}, "label", h("input", { value: text(r.label), "data-testid": `related-label-${i}`, oninput: (ev) => edit(r, "label", ev.target.value) })),
+      h("label", {}, "columns", h("input", { value: (r.columns || []).join(", "), "data-testid": `related-columns-${i}`, oninput: (ev) => edit(r, "columns", splitKeys(ev.target.value)) })),
+      h("button.delete", { title: "Remove list", "data-testid": `related-remove-${i}`, onclick: () => {
+        list.splice(i, 1); setProp(model, "related_lists", list.length ? list : undefined); renderPanel(); } }, "×"))),
+    h("button.small", { "data-testid": "related-add", onclick: () => {
+      setProp(model, "related_lists", [...list, { form: formKeys.find((k) => k !== model.key) || "", field: "" }]); renderPanel(); } }, "+ related list"));
+  }
+
   function renderPanel() {
     exprErrorEls.clear();
     if (!selected) {
@@ -482,11 +523,22 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
       const keys = model.fields.filter((f) => !(types[f.type] || {}).layout_only).map((f) => f.key);
       const title = h("select", { "data-testid": "prop-title_field", onchange: (ev) => setProp(model, "title_field", ev.target.value || undefined) },
         h("option", { value: "" }, "—"), keys.map((k) => h("option", { value: k, selected: k === model.title_field }, k)));
+      const people = model.fields.filter((f) => (f.type === "user" && !f.many) || f.type === "lookup").map((f) => f.key);
+      const owner = h("select", { "data-testid": "prop-owner_field", onchange: (ev) => setProp(model, "owner_field", ev.target.value || undefined) },
+        h("option", { value: "" }, "— (whoever created the record)"),
+        [...new Set([...people, ...(model.owner_field ? [model.owner_field] : [])])].map((k) => h("option", { value: k, selected: k === model.owner_field }, k)));
       panel.replaceChildren(h("h3", {}, "Form"),
-        h("label", {}, "key", input(model, "key", schema.key)),
-        h("label", {}, "label", input(model, "label", schema.label)),
-        h("label", {}, "description", input(model, "description", schema.description)),
-        h("label", {}, "title field", title),
+        h("label", { "data-prop": "key" }, "key", input(model, "key", schema.key)),
+        h("label", { "data-prop": "label" }, "label", input(model, "label", schema.label)),
+        h("label", { "data-prop": "description" }, "description", input(model, "description", schema.description)),
+        h("label", { "data-prop": "icon" }, "icon", input(model, "icon", schema.icon)),
+        h("label", { "data-prop": "title_field" }, "title field", title),
+        h("label", { "data-prop": "owner_field" }, "owner field", owner),
+        h("label.inline", { "data-prop": "audit_reads" }, input(model, "audit_reads", schema.audit_reads), "audit reads (log every full view of a record)"),
+        h("div", { "data-prop": "search_fields" }, h("span.prop-name", {}, "searched by"), keyChecks("search_fields", keys)),
+        h("div", { "data-prop": "list_columns" }, h("span.prop-name", {}, "list columns"), keyChecks("list_columns", keys)),
+        h("h4", {}, "Checks across fields"), validationsEditor(),
+        h("h4", {}, "Related lists (records of other forms pointing here)"), relatedEditor(),
         h("h4", {}, "Who may do what"), permissionsEditor(),
         h("p.muted", {}, "Select a field on the canvas to edit it."));
       return;

@@ -98,3 +98,57 @@ def test_every_field_option_has_a_control_and_the_new_ones_save(server, browser,
     assert fields["f_date"]["default"] == {"expr": "TODAY() + 7"}
     assert fields["f_select"]["options"] == [{"value": "a", "label": "Alpha", "color": "#1e8e3e"}, "b"]
     assert saved["permissions"]["buyer"] == {"unmask": True}
+
+
+def test_form_level_options_are_edited_in_the_form_panel(server, browser, folder, plat) -> None:  # type: ignore[no-untyped-def]
+    page = browser()
+    sign_in(page, server, "admin")
+    page.goto(f"{server.url}/designer/#/app/purchasing/edit/forms/purchase_request.yaml")
+    page.get_by_test_id("form-props").click()
+    # every form-level option of the meta-schema has a control (fields are the canvas)
+    offered = set(page.eval_on_selector_all("[data-testid=properties] [data-prop]", "els => els.map(e => e.dataset.prop)"))
+    offered |= {"permissions"} if page.get_by_test_id("form-permissions").count() else set()
+    offered |= {"validations"} if page.get_by_test_id("validations").count() else set()
+    offered |= {"related_lists"} if page.get_by_test_id("related-lists").count() else set()
+    form_options = set(json.loads(SCHEMA.read_text())["properties"]) - {"fields", "kind"}
+    assert form_options - offered == set()
+
+    page.get_by_test_id("prop-icon").fill("cart")
+    page.get_by_test_id("prop-audit_reads").check()
+    page.get_by_test_id("prop-search_fields-category").check()
+    page.get_by_test_id("prop-list_columns-title").check()
+    page.get_by_test_id("prop-list_columns-amount").check()
+    # a check across fields: its expression is completed and checked as you type
+    page.get_by_test_id("validation-add").click()
+    check = page.get_by_test_id("prop-validation-expr-0")
+    check.fill("")
+    check.press_sequentially("quantity > 0 and amout")
+    page.get_by_test_id("error-validation-expr-0").filter(has_text="amout").wait_for()
+    check.fill("")
+    check.press_sequentially("quantity > 0 or amou")
+    page.get_by_test_id("complete-validation-expr-0").locator("li", has_text="amount").first.wait_for()
+    check.press("Enter")
+    check.press_sequentially(" < 100")
+    page.get_by_test_id("error-validation-expr-0").filter(has_text="amout").wait_for(state="detached")
+    page.get_by_test_id("validation-message-0").fill("small requests need a quantity")
+    page.get_by_test_id("validation-fields-0").fill("quantity")
+    page.get_by_test_id("save").click()
+    page.get_by_test_id("status").filter(has_text="Saved — the app checks out").wait_for()
+    saved = yaml.safe_load((folder / "forms/purchase_request.yaml").read_text())
+    assert saved["icon"] == "cart" and saved["audit_reads"] is True
+    assert saved["search_fields"] == ["title", "category", "note"]
+    assert saved["list_columns"] == ["title", "amount"]
+    assert saved["validations"] == [{"expr": "quantity > 0 or amount < 100", "message": "small requests need a quantity",
+                                     "fields": ["quantity"]}]
+
+    # a related list on the supplier form: its purchase requests
+    page.goto(f"{server.url}/designer/#/app/purchasing/edit/forms/supplier.yaml")
+    page.get_by_test_id("form-props").click()
+    page.get_by_test_id("related-add").click()
+    page.get_by_test_id("related-form-0").select_option("purchase_request")
+    page.get_by_test_id("related-field-0").fill("supplier")
+    page.get_by_test_id("related-columns-0").fill("title, amount")
+    page.get_by_test_id("save").click()
+    page.get_by_test_id("status").filter(has_text="Saved — the app checks out").wait_for()
+    saved = yaml.safe_load((folder / "forms/supplier.yaml").read_text())
+    assert saved["related_lists"] == [{"form": "purchase_request", "field": "supplier", "columns": ["title", "amount"]}]
