@@ -19,15 +19,17 @@ MAX_NAMES = 600
 
 def builder_meta() -> dict[str, Any]:
     """The report engine's closed lists: chart types, aggregates, date buckets, relative ranges, filter operators,
-    region levels."""
+    region levels, measure formats and comparisons."""
     from report_engine import dates
     from report_engine.spec import AGGREGATES, BUCKETS, CHART_TYPES
 
     schema = load_schema("report")["$defs"]
     ops = schema["filter"]["oneOf"][1]["properties"]["op"]["enum"]
     levels = schema["dimension"]["oneOf"][1]["properties"]["level"]["enum"]
+    measure = schema["measure"]["properties"]
     return {"charts": list(CHART_TYPES), "aggregates": list(AGGREGATES), "buckets": list(BUCKETS),
-            "ranges": list(dates.RANGES), "ops": list(ops), "levels": list(levels)}
+            "ranges": list(dates.RANGES), "ops": list(ops), "levels": list(levels),
+            "formats": list(measure["format"]["enum"]), "comparisons": list(measure["compare"]["enum"])}
 
 
 def _field_json(dataset: Dataset, name: str, label: Any) -> dict[str, Any] | None:

@@ -55,12 +55,12 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
   });
   session.onPublishErrors = (errs) => { errors = errs; markErrors(); };
 
-  const datasetSelect = h("select", { "data-testid": "rb-dataset" });
+  const datasetSelect = h("select", { "data-testid": "rb-dataset", "data-prop": "dataset" });
   const fieldList = h("div.rb-fields", { "data-testid": "rb-fields" });
   const zones = {
-    dimensions: h("div.rb-zone", { "data-zone": "dimensions", "data-testid": "rb-dimensions" }),
-    measures: h("div.rb-zone", { "data-zone": "measures", "data-testid": "rb-measures" }),
-    filters: h("div.rb-zone", { "data-zone": "filters", "data-testid": "rb-filters" }),
+    dimensions: h("div.rb-zone", { "data-zone": "dimensions", "data-testid": "rb-dimensions", "data-prop": "dimensions" }),
+    measures: h("div.rb-zone", { "data-zone": "measures", "data-testid": "rb-measures", "data-prop": "measures" }),
+    filters: h("div.rb-zone", { "data-zone": "filters", "data-testid": "rb-filters", "data-prop": "filters" }),
   };
   const chartBox = h("div.rb-charts", { "data-testid": "rb-charts" });
   const options = h("div.rb-options");
@@ -75,7 +75,10 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
       h("div.rb-middle", {},
         h("section.rb-box", {}, h("h4", {}, "Dimensions (group by)"), zones.dimensions),
         h("section.rb-box", {}, h("h4", {}, "Measures"), zones.measures,
-          h("button.small", { "data-testid": "rb-add-count", onclick: () => { model.measures.push({ agg: "count" }); changed(); } }, "+ count of rows")),
+          h("button.small", { "data-testid": "rb-add-count", onclick: () => { model.measures.push({ agg: "count" }); changed(); } }, "+ count of rows"),
+          h("button.small", { "data-testid": "rb-add-formula", title: "a measure computed from the measures above it", onclick: () => {
+            let n = 1; while (model.measures.some((x) => x.key === `formula_${n}`)) n++;
+            model.measures.push({ key: `formula_${n}`, expr: model.measures.map(measureKey).filter(Boolean)[0] || "0" }); changed(); } }, "+ formula")),
         h("section.rb-box", {}, h("h4", {}, "Filters"), zones.filters),
         h("section.rb-box", {}, h("h4", {}, "Chart"), chartBox, options),
         zoneErrors),
@@ -132,7 +135,7 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
   for (const [zone, el] of Object.entries(zones)) {
     new Sortable(el, {
       group: { name: "report-fields", pull: false, put: true }, forceFallback: true, fallbackOnBody: true,
-      animation: 0, emptyInsertThreshold: 16, filter: "select,input,button", preventOnFilter: false,
+      animation: 0, emptyInsertThreshold: 16, filter: "select,input,button,summary,details", preventOnFilter: false,
       onAdd: (ev) => { const name = ev.item.dataset.field; ev.item.remove(); addField(zone, name, ev.newIndex); },
       onUpdate: (ev) => {
         const list = model[zone];
@@ -161,6 +164,17 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
   }
 
   // -- zones --------------------------------------------------------------------------------------------------
+  // every control carries the definition key it edits (data-prop="measure.format"), so a test can enumerate them
+  const tag = (name, el) => { el.dataset.prop = name; return el; };
+  const openMore = new Set(); // "measures[1]" … whose "more" part is open
+  const more = (where, testid, ...controls) => h("details.rb-more", { open: openMore.has(where), "data-testid": testid,
+    ontoggle: (ev) => { if (ev.target.open) openMore.add(where); else openMore.delete(where); } }, h("summary", {}, "more"), ...controls);
+  const textInput = (obj, k, testid, width = 120, onset = () => changed(false)) => h("input", { value: text(obj[k]) ?? "", "data-testid": testid, style: `width:${width}px`,
+    oninput: (ev) => {
+      const v = ev.target.value;
+      if (v === "") delete obj[k]; else obj[k] = typeof obj[k] === "object" && obj[k] && k === "label" ? { ...obj[k], "zh-CN": v } : v;
+      onset();
+    } });
   const fieldOf = (entry) => (typeof entry === "string" ? entry : entry.field);
   const labelOf = (name) => (fieldsByName[name] ? text(fieldsByName[name].label) || name : name);
   const remove = (zone, i) => h("button.delete", { title: "Remove", "data-testid": `rb-remove-${zone}-${i}`, onclick: () => { model[zone].splice(i, 1); changed(); } }, "×");
@@ -170,7 +184,7 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
   function dimensionChip(d, i) {
     const name = fieldOf(d);
     const f = fieldsByName[name];
-    const chip = h("div.chip", { "data-testid": `rb-dimension-${i}`, "data-path": `dimensions[${i}]` }, h("strong", {}, labelOf(name)), h("code", {}, name));
+    const chip = h("div.chip", { "data-testid": `rb-dimension-${i}`, "data-path": `dimensions[${i}]` }, tag("dimension.field", h("strong", {}, labelOf(name))), h("code", {}, name));
     const setOpt = (k, v, rerender = true) => {
       const obj = typeof d === "string" ? { field: d } : d;
       if (v === undefined || v === "") delete obj[k]; else obj[k] = v;
@@ -178,10 +192,10 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
       changed(rerender);
     };
     if (f?.temporal) {
-      chip.append(select(["", ...rm.buckets], d.bucket || "", (v) => setOpt("bucket", v), `rb-bucket-${i}`));
+      chip.append(tag("dimension.bucket", select(["", ...rm.buckets], d.bucket || "", (v) => setOpt("bucket", v), `rb-bucket-${i}`)));
     }
     if (f?.type === "region" || d.level) {
-      chip.append(h("label.inline", {}, "by ", select(["", ...rm.levels], d.level || "", (v) => setOpt("level", v), `rb-level-${i}`)));
+      chip.append(tag("dimension.level", h("label.inline", {}, "by ", select(["", ...rm.levels], d.level || "", (v) => setOpt("level", v), `rb-level-${i}`))));
     }
     if (f?.numeric || d.bins) {
       const bins = h("input", { value: (d.bins || []).join(", "), placeholder: "bins: 100, 500", "data-testid": `rb-bins-${i}`, style: "width:110px" });
@@ -189,9 +203,12 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
         const edges = bins.value.split(",").map((x) => x.trim()).filter(Boolean);
         setOpt("bins", edges.length ? edges.map((x) => (/^-?\d+(\.\d+)?$/.test(x) ? Number(x) : x)) : undefined, false);
       });
-      chip.append(bins);
+      chip.append(tag("dimension.bins", bins));
     }
-    chip.append(remove("dimensions", i));
+    const obj = typeof d === "string" ? { field: d } : d;
+    const dimText = (k) => h("input", { value: text(obj[k]) ?? "", "data-testid": `rb-dim-${k}-${i}`, style: "width:120px", oninput: (ev) => setOpt(k, ev.target.value, false) });
+    chip.append(remove("dimensions", i), more(`dimensions[${i}]`, `rb-dim-more-${i}`,
+      tag("dimension.key", h("label.inline", {}, "key ", dimText("key"))), tag("dimension.label", h("label.inline", {}, "label ", dimText("label")))));
     return chip;
   }
 
@@ -200,30 +217,40 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
     const chip = h("div.chip", { "data-testid": `rb-measure-${i}`, "data-path": `measures[${i}]` });
     if (m.expr !== undefined) {
       const input = h("input.expr", { value: m.expr, "data-testid": `rb-expr-${i}`, oninput: (ev) => { m.expr = ev.target.value; changed(false); } });
-      chip.append(h("code", {}, `${m.key || "?"} =`), input);
+      chip.append(h("code", {}, `${m.key || "?"} =`), tag("measure.expr", input));
     } else {
-      chip.append(select(aggregatesFor(f, rm.aggregates).concat(f || !m.field ? [] : [m.agg]).filter((v, k, a) => a.indexOf(v) === k), m.agg || "count", (v) => {
+      chip.append(tag("measure.agg", select(aggregatesFor(f, rm.aggregates).concat(f || !m.field ? [] : [m.agg]).filter((v, k, a) => a.indexOf(v) === k), m.agg || "count", (v) => {
         m.agg = v;
         if (v === "percentile" && m.p === undefined) m.p = 0.9;
         if (v !== "percentile") delete m.p;
         changed();
-      }, `rb-agg-${i}`));
-      chip.append(m.field ? h("strong", {}, labelOf(m.field)) : h("span.muted", {}, "rows"), m.field ? h("code", {}, m.field) : "");
+      }, `rb-agg-${i}`)));
+      chip.append(tag("measure.field", m.field ? h("strong", {}, labelOf(m.field)) : h("span.muted", {}, "rows")), m.field ? h("code", {}, m.field) : "");
     }
     if (m.expr === undefined) {
       if (m.agg === "percentile") {
-        chip.append(h("label.inline", {}, "p ", h("input", { type: "number", step: "0.05", min: 0.05, max: 0.95, value: m.p ?? 0.9, "data-testid": `rb-p-${i}`, style: "width:70px",
+        chip.append(h("label.inline", { "data-prop": "measure.p" }, "p ", h("input", { type: "number", step: "0.05", min: 0.05, max: 0.95, value: m.p ?? 0.9, "data-testid": `rb-p-${i}`, style: "width:70px",
           oninput: (ev) => { const p = Number(ev.target.value); if (p > 0 && p < 1) m.p = p; changed(false); } })));
       }
-      chip.append(h("label.inline", {}, "key ", h("input", { value: m.key || "", placeholder: measureKey({ ...m, key: undefined }), "data-testid": `rb-measure-key-${i}`, style: "width:120px",
+      chip.append(h("label.inline", { "data-prop": "measure.key" }, "key ", h("input", { value: m.key || "", placeholder: measureKey({ ...m, key: undefined }), "data-testid": `rb-measure-key-${i}`, style: "width:120px",
         oninput: (ev) => { const v = ev.target.value.trim(); if (v) m.key = v; else delete m.key; changed(false); } })));
     } else {
-      chip.append(h("small.muted", {}, ` key ${m.key || ""}`));
+      chip.append(h("label.inline", { "data-prop": "measure.key" }, "key ", h("input", { value: m.key || "", "data-testid": `rb-measure-key-${i}`, style: "width:120px",
+        oninput: (ev) => { const v = ev.target.value.trim(); if (v) m.key = v; else delete m.key; changed(false); } })));
     }
     chip.append(remove("measures", i));
+    const optSel = (k, values, testid) => select(["", ...values], m[k] === undefined ? "" : String(m[k]), (v) => { if (v === "") delete m[k]; else m[k] = v; changed(); }, testid);
+    chip.append(more(`measures[${i}]`, `rb-measure-more-${i}`,
+      tag("measure.label", h("label.inline", {}, "label ", textInput(m, "label", `rb-measure-label-${i}`))),
+      tag("measure.format", h("label.inline", {}, "format ", optSel("format", rm.formats, `rb-measure-format-${i}`))),
+      tag("measure.scale", h("label.inline", {}, "decimals ", h("input", { type: "number", min: 0, max: 8, value: m.scale ?? "", "data-testid": `rb-measure-scale-${i}`, style: "width:60px",
+        oninput: (ev) => { const n = parseInt(ev.target.value, 10); if (n >= 0 && n <= 8) m.scale = n; else delete m.scale; changed(false); } }))),
+      tag("measure.compare", h("label.inline", {}, "compare with ", optSel("compare", rm.comparisons, `rb-measure-compare-${i}`))),
+      tag("measure.running_total", h("label.inline", {}, h("input", { type: "checkbox", checked: !!m.running_total, "data-testid": `rb-measure-running-${i}`,
+        onchange: (ev) => { if (ev.target.checked) m.running_total = true; else delete m.running_total; changed(); } }), "running total"))));
     if (m.expr !== undefined) return chip;
     // only the rows a condition matches count for this measure (a conditional aggregate)
-    const only = h("div.rb-measure-filter", { "data-testid": `rb-measure-filter-${i}`, "data-path": `measures[${i}].filter` });
+    const only = h("div.rb-measure-filter", { "data-testid": `rb-measure-filter-${i}`, "data-path": `measures[${i}].filter`, "data-prop": "measure.filter" });
     if (m.filter === undefined) {
       only.append(h("button.small", { "data-testid": `rb-measure-filter-add-${i}`, onclick: () => {
         const first = Object.values(fieldsByName).find((x) => x.groupable && !x.name.includes(".") && x.options?.length) || Object.values(fieldsByName)[0];
@@ -315,22 +342,55 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
     chartBox.replaceChildren(...rm.charts.map((t) => h(`button.chart-type${t === chartType() ? ".active" : ""}`, {
       "data-testid": `rb-chart-${t}`, onclick: () => { setChartOption("type", t); renderChart(); },
     }, t)));
+    chartBox.dataset.prop = "chart.type";
     const c = chartObj();
-    const check = (k) => h("label.inline", {}, h("input", { type: "checkbox", checked: !!c[k], "data-testid": `rb-chart-${k}`, onchange: (ev) => setChartOption(k, ev.target.checked) }), k);
-    const keys = [...model.dimensions.map((d) => (typeof d === "string" ? d : d.key || (d.bucket ? `${d.field}_${d.bucket}` : d.field)).replace(/\./g, "_")),
-      ...model.measures.map(measureKey)].filter(Boolean);
-    const sortSel = h("select", { "data-testid": "rb-sort", onchange: (ev) => { if (ev.target.value) model.sort = [ev.target.value]; else delete model.sort; changed(); } },
-      h("option", { value: "" }, "—"), keys.flatMap((k) => [`-${k}`, k]).map((k) => h("option", { value: k, selected: (model.sort || [])[0] === k }, k.startsWith("-") ? `${k.slice(1)} ↓` : `${k} ↑`)));
+    const check = (k) => h("label.inline", { "data-prop": `chart.${k}` }, h("input", { type: "checkbox", checked: !!c[k], "data-testid": `rb-chart-${k}`, onchange: (ev) => setChartOption(k, ev.target.checked) }), k);
+    const dimKeys = model.dimensions.map((d) => (typeof d === "string" ? d : d.key || (d.bucket ? `${d.field}_${d.bucket}` : d.field)).replace(/\./g, "_"));
+    const measureKeys = model.measures.map(measureKey).filter(Boolean);
+    const keys = [...dimKeys, ...measureKeys].filter(Boolean);
+    const sortSel = (n) => h("select", { "data-testid": n ? `rb-sort-${n + 1}` : "rb-sort", onchange: (ev) => {
+      const list = [...(model.sort || [])];
+      if (ev.target.value) list[n] = ev.target.value; else list.splice(n);
+      const clean = list.filter(Boolean);
+      if (clean.length) model.sort = clean; else delete model.sort;
+      changed(); } },
+      h("option", { value: "" }, "—"), keys.flatMap((k) => [`-${k}`, k]).map((k) => h("option", { value: k, selected: (model.sort || [])[n] === k }, k.startsWith("-") ? `${k.slice(1)} ↓` : `${k} ↑`)));
     const limit = h("input", { type: "number", min: 1, value: model.limit ?? "", "data-testid": "rb-limit", style: "width:80px",
-      oninput: (ev) => { const n = parseInt(ev.target.value, 10); if (n > 0) model.limit = n; else delete model.limit; changed(false); } });
+      oninput: (ev) => { const n = parseInt(ev.target.value, 10); if (n > 0) model.limit = n; else { delete model.limit; delete model.others; } changed(false); } });
+    const chartText = (k, width = 160) => h("input", { value: text(c[k]) ?? "", "data-testid": `rb-chart-${k}`, style: `width:${width}px`,
+      oninput: (ev) => { const cc = chartObj(); if (ev.target.value) cc[k] = ev.target.value; else delete cc[k]; model.chart = Object.keys(cc).length === 1 ? cc.type : cc; changed(false); } });
+    const axis = (k) => h("label.inline", { "data-prop": `chart.${k}` }, `${k} `, select(["", ...measureKeys], c[k] || "", (v) => setChartOption(k, v), `rb-chart-${k}`));
+    const cache = model.cache === true ? "true" : typeof model.cache === "number" ? "seconds" : "";
+    const topFields = Object.values(fieldsByName).filter((f) => !f.name.includes(".") || (model.filterable || []).includes(f.name)).map((f) => f.name);
     options.replaceChildren(
       h("div.rb-option-row", {}, ["bar", "area"].includes(c.type) ? check("stacked") : "", c.type === "bar" ? check("horizontal") : "",
-        c.type === "table" ? check("totals") : ""),
-      h("div.rb-option-row", {}, h("label.inline", {}, "key", h("input", { value: model.key || "", "data-testid": "rb-key", style: "width:160px", oninput: (ev) => { model.key = ev.target.value; changed(false); } })),
-        h("label.inline", {}, "label", h("input", { value: text(model.label), "data-testid": "rb-label", style: "width:200px",
-          oninput: (ev) => { model.label = typeof model.label === "object" && model.label ? { ...model.label, "zh-CN": ev.target.value } : ev.target.value; changed(false); } }))),
-      h("div.rb-option-row", {}, h("label.inline", {}, "sort", sortSel), h("label.inline", {}, "limit", limit)));
+        c.type === "table" ? check("totals") : "",
+        ["pie", "donut"].includes(c.type) ? h("label.inline", { "data-prop": "chart.hole" }, "hole ", h("input", { type: "number", min: 0, max: 0.9, step: 0.1, value: c.hole ?? "", "data-testid": "rb-chart-hole", style: "width:60px",
+          oninput: (ev) => { const v = Number(ev.target.value); const cc = chartObj(); if (ev.target.value !== "" && v >= 0 && v <= 0.9) cc.hole = v; else delete cc.hole; model.chart = Object.keys(cc).length === 1 ? cc.type : cc; changed(false); } })) : "",
+        c.type === "scatter" ? [axis("x"), axis("y")] : "",
+        h("label.inline", { "data-prop": "chart.title" }, "chart title ", chartText("title"))),
+      h("div.rb-option-row", {}, h("label.inline", { "data-prop": "key" }, "key", h("input", { value: model.key || "", "data-testid": "rb-key", style: "width:160px", oninput: (ev) => { model.key = ev.target.value; changed(false); } })),
+        h("label.inline", { "data-prop": "label" }, "label", h("input", { value: text(model.label), "data-testid": "rb-label", style: "width:200px",
+          oninput: (ev) => { model.label = typeof model.label === "object" && model.label ? { ...model.label, "zh-CN": ev.target.value } : ev.target.value; changed(false); } })),
+        h("label.inline", { "data-prop": "description" }, "description", textInput(model, "description", "rb-description", 240))),
+      h("div.rb-option-row", {}, h("label.inline", { "data-prop": "sort" }, "sort", sortSel(0), model.sort?.length ? [" then ", sortSel(1)] : ""),
+        h("label.inline", { "data-prop": "limit" }, "limit", limit),
+        model.limit ? h("label.inline", { "data-prop": "others" }, h("input", { type: "checkbox", checked: !!model.others, "data-testid": "rb-others",
+          onchange: (ev) => { if (ev.target.checked) model.others = true; else delete model.others; changed(); } }), "gather the rest as 'others'") : "",
+        h("label.inline", { "data-prop": "cache" }, "cache ", select(["", "true", "seconds"], cache, (v) => {
+          if (v === "true") model.cache = true; else if (v === "seconds") model.cache = 300; else delete model.cache; changed(); }, "rb-cache"),
+        typeof model.cache === "number" ? h("input", { type: "number", min: 1, max: 86400, value: model.cache, "data-testid": "rb-cache-seconds", style: "width:80px",
+          oninput: (ev) => { const n = parseInt(ev.target.value, 10); if (n > 0) model.cache = n; changed(false); } }) : "")),
+      h("div.rb-option-row", { "data-prop": "filterable" }, h("span.muted", {}, "viewers may also filter by: "),
+        topFields.filter((n) => !model.dimensions.some((d) => (typeof d === "string" ? d : d.field) === n)).map((n) => h("label.inline", {},
+          h("input", { type: "checkbox", checked: (model.filterable || []).includes(n), "data-testid": `rb-filterable-${n}`, onchange: (ev) => {
+            const set = new Set(model.filterable || []);
+            if (ev.target.checked) set.add(n); else set.delete(n);
+            const list = topFields.filter((x) => set.has(x));
+            if (list.length) model.filterable = list; else delete model.filterable;
+            changed(); } }), n))));
   }
+
 
   // -- errors -------------------------------------------------------------------------------------------------
   function markErrors() {
