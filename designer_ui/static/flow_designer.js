@@ -9,7 +9,9 @@ const NODE_LABEL = { start: "Start", approval: "Approval", fill: "Fill in", excl
   join: "Join", notify: "Notify (cc)", automation: "Automation", subflow: "Sub-flow", end: "End" };
 const MODES = ["single", "any", "all", "sequential", "quorum"];
 const RIGHTS = ["hidden", "readonly", "editable", "required"];
-const PEOPLE = ["role", "users", "department", "manager_of", "field"];
+const PEOPLE = ["role", "users", "department", "manager_of", "field", "expr", "decision"];
+const ESCALATIONS = ["notify_manager", "reassign", "auto_approve", "auto_reject"];
+const RETURN_TARGETS = ["previous", "initiator", "any_earlier"];
 const PEOPLE_TYPES = ["approval", "fill", "notify"];
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -29,6 +31,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
   let errors = file.errors;
   const functions = meta.functions.map((f) => f.name);
   let formFields = []; // [{key, type, label}]
+  let decisions = []; // the app's decision table keys (people from a decision)
   let roles = [];
   const posKey = `lw-flow-pos:${app}:${path}`;
   let positions = JSON.parse(localStorage.getItem(posKey) || "{}");
@@ -274,30 +277,38 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
 
   function assigneesEditor(node) {
     const a = node.assignees;
-    const simple = a && typeof a === "object" && !Array.isArray(a) && Object.keys(a).length === 1 && PEOPLE.includes(Object.keys(a)[0]);
+    const ruleKeys = a && typeof a === "object" && !Array.isArray(a) ? Object.keys(a) : [];
+    const simple = ruleKeys.filter((k) => PEOPLE.includes(k)).length === 1 && ruleKeys.every((k) => PEOPLE.includes(k) || (k === "levels" && "manager_of" in a));
     if (a !== undefined && !simple) {
       return h("div", {}, h("code", {}, JSON.stringify(a)), h("p.muted", {}, "Several rules: edit this node's people as text."));
     }
-    const kind = simple ? Object.keys(a)[0] : "role";
+    const kind = simple ? ruleKeys.find((k) => PEOPLE.includes(k)) : "role";
     const raw = simple ? a[kind] : "";
     const kindSel = h("select", { "data-testid": "assignee-kind" }, PEOPLE.map((k) => h("option", { value: k, selected: k === kind }, k)));
     const value = h("input", { value: Array.isArray(raw) ? raw.join(", ") : raw ?? "", "data-testid": "assignee-value", list: "dl-people" });
     const dl = h("datalist", { id: "dl-people" });
     const fillList = () => {
       const k = kindSel.value;
-      const opts = k === "role" ? roles : k === "field" ? formFields.filter((f) => ["user", "department"].includes(f.type)).map((f) => f.key) : k === "manager_of" ? ["initiator"] : [];
+      const opts = k === "role" ? roles : k === "field" ? formFields.filter((f) => ["user", "department"].includes(f.type)).map((f) => f.key)
+        : k === "manager_of" ? ["initiator", ...formFields.filter((f) => f.type === "user").map((f) => f.key)] : k === "decision" ? decisions : [];
       dl.replaceChildren(...opts.map((o) => h("option", { value: o })));
     };
+    const levels = h("input", { type: "number", min: 1, value: simple && a.levels ? a.levels : "", placeholder: "1", "data-testid": "assignee-levels", style: "width:60px" });
+    const levelsBox = h("label.inline", { hidden: kind !== "manager_of" }, "levels up ", levels);
     const update = () => {
       const k = kindSel.value;
       const v = value.value.trim();
       node.assignees = { [k]: k === "users" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v };
+      const n = parseInt(levels.value, 10);
+      if (k === "manager_of" && n > 1) node.assignees.levels = n;
+      levelsBox.hidden = k !== "manager_of";
       fillList(); changed(); renderNodeLabel(node);
     };
     kindSel.addEventListener("change", update);
     value.addEventListener("input", update);
+    levels.addEventListener("input", update);
     fillList();
-    return h("div.assignees", {}, kindSel, value, dl);
+    return h("div.assignees", {}, kindSel, value, levelsBox, dl);
   }
 
   function rightsEditor(node) {
@@ -323,6 +334,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
       panel.replaceChildren(h("h3", {}, "Flow"),
         field("key", textInput(flow, "key")), field("form", textInput(flow, "form")),
         field("label", textInput(flow, "label")),
+        field("description", textInput(flow, "description")),
         field("starts", h("select", { "data-testid": "prop-start_on", onchange: (ev) => {
           if (ev.target.value === "manual") delete flow.start_on; else flow.start_on = ev.target.value; changed(); } },
         [["manual", "manual (API or automation)"], ["submit", "when a record is created"]].map(([v, l]) =>
@@ -345,10 +357,47 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
       });
       rows.push(field("id", idInput), field("name", textInput(n, "name", { after: () => renderNodeLabel(n) })));
       if (n.type === "approval") {
-        rows.push(field("mode", h("select", { "data-testid": "prop-mode", onchange: (ev) => { n.mode = ev.target.value; changed(); } },
+        rows.push(field("mode", h("select", { "data-testid": "prop-mode", onchange: (ev) => { n.mode = ev.target.value; if (n.mode !== "quorum") delete n.quorum; changed(); renderPanel(); } },
           MODES.map((m) => h("option", { value: m, selected: (n.mode || "single") === m }, m)))));
       }
-      if (PEOPLE_TYPES.includes(n.type)) rows.push(field("assignees", assigneesEditor(n)));
+      rows.push(field("description", textInput(n, "description")));
+      if (n.type === "approval" && n.mode === "quorum") {
+        const q = n.quorum && typeof n.quorum === "object" ? n.quorum : {};
+        const by = "percent" in q ? "percent" : "count";
+        const qv = h("input", { type: "number", min: 1, value: q[by] ?? "", "data-testid": "prop-quorum-value", style: "width:80px" });
+        const qk = h("select", { "data-testid": "prop-quorum-by" }, ["count", "percent"].map((k) => h("option", { value: k, selected: k === by }, k === "count" ? "approvals" : "% of the people")));
+        const setQ = () => { const v = Number(qv.value); if (qv.value !== "" && v > 0) n.quorum = { [qk.value]: qk.value === "count" ? Math.round(v) : v }; else delete n.quorum; changed(); };
+        qv.addEventListener("input", setQ); qk.addEventListener("change", setQ);
+        rows.push(field("quorum", h("span", {}, qv, " ", qk)));
+      }
+      if (n.type === "approval") {
+        rows.push(field("a rejection", h("select", { "data-testid": "prop-reject_policy", onchange: (ev) => {
+          if (ev.target.value === "immediate") delete n.reject_policy; else n.reject_policy = ev.target.value; changed(); } },
+          [["immediate", "rejects at once"], ["after_all", "rejects after everyone voted"]].map(([v, l]) => h("option", { value: v, selected: (n.reject_policy || "immediate") === v }, l)))));
+      }
+      if (PEOPLE_TYPES.includes(n.type)) {
+        rows.push(field("assignees", assigneesEditor(n)));
+        rows.push(field("when nobody is found", h("select", { "data-testid": "prop-if_none", onchange: (ev) => {
+          if (ev.target.value === "error") delete n.if_none; else n.if_none = ev.target.value; changed(); } },
+          [["error", "stop with an error"], ["skip", "skip the node"], ["admin", "give it to the admins"]].map(([v, l]) => h("option", { value: v, selected: (n.if_none || "error") === v }, l)))));
+      }
+      if (["approval", "fill"].includes(n.type)) {
+        const reasons = n.require_reason === true ? ["reject", "return"] : Array.isArray(n.require_reason) ? n.require_reason : [];
+        rows.push(field("a reason is required to", h("span", { "data-testid": "prop-require_reason" }, ["reject", "return"].map((r) => h("label.inline", {},
+          h("input", { type: "checkbox", checked: reasons.includes(r), "data-testid": `prop-require_reason-${r}`, onchange: (ev) => {
+            const set = new Set(reasons); if (ev.target.checked) set.add(r); else set.delete(r);
+            const list = ["reject", "return"].filter((x) => set.has(x));
+            if (list.length) n.require_reason = list; else delete n.require_reason;
+            changed(); renderPanel(); } }), r)))));
+        const back = Array.isArray(n.returnable_to) ? n.returnable_to : n.returnable_to ? [n.returnable_to] : [];
+        const targets = [...RETURN_TARGETS, ...flow.nodes.filter((x) => x !== n && ["approval", "fill"].includes(x.type)).map((x) => x.id)];
+        rows.push(field("may be returned to", h("span.checks", { "data-testid": "prop-returnable_to" }, [...new Set([...targets, ...back])].map((t) => h("label.inline", {},
+          h("input", { type: "checkbox", checked: back.includes(t), "data-testid": `prop-returnable_to-${t}`, onchange: (ev) => {
+            const set = new Set(back); if (ev.target.checked) set.add(t); else set.delete(t);
+            const list = [...new Set([...targets, ...back])].filter((x) => set.has(x));
+            if (!list.length) delete n.returnable_to; else n.returnable_to = list.length === 1 ? list[0] : list;
+            changed(); renderPanel(); } }), t)))));
+      }
       if (["approval", "fill"].includes(n.type)) {
         n.sla = n.sla && typeof n.sla === "object" ? n.sla : undefined;
         const sla = n.sla || {};
@@ -362,8 +411,32 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
           });
           return el;
         };
-        rows.push(field("remind after", slaInput("remind_after")), field("escalate after", slaInput("escalate_after")));
-        rows.push(h("h4", {}, "Field rights"), rightsEditor(n));
+        const setSla = (k, v) => { n.sla = { ...(n.sla || {}) }; if (v === undefined) delete n.sla[k]; else n.sla[k] = v; if (!Object.keys(n.sla).length) delete n.sla; changed(); };
+        const escal = sla.escalate && typeof sla.escalate === "object" ? sla.escalate : null;
+        const escTo = escal?.to && typeof escal.to === "object" && Object.keys(escal.to).length === 1 ? escal.to : null;
+        rows.push(field("remind after", slaInput("remind_after")), field("escalate after", slaInput("escalate_after")),
+          field("then", h("select", { "data-testid": "prop-escalate", onchange: (ev) => {
+            const v = ev.target.value;
+            setSla("escalate", v ? (v === "reassign" ? { action: v, to: escal?.to || { role: roles[0] || "" } } : { action: v }) : undefined);
+            if (v) setSla("escalate_to", undefined);
+            renderPanel(); } }, h("option", { value: "" }, sla.escalate_to ? "reassign (escalate_to)" : "—"),
+            ESCALATIONS.map((a) => h("option", { value: a, selected: escal?.action === a }, a)))),
+          escal?.action === "reassign" ? field("reassign to role", h("input", { value: escTo?.role ?? "", list: "dl-roles", "data-testid": "prop-escalate-role", oninput: (ev) => {
+            setSla("escalate", { action: "reassign", to: { role: ev.target.value.trim() } }); } })) : "",
+          field("count working time only", h("input", { type: "checkbox", checked: !!sla.business_time, "data-testid": "prop-business_time",
+            onchange: (ev) => setSla("business_time", ev.target.checked || undefined) })),
+          h("datalist", { id: "dl-roles" }, roles.map((r) => h("option", { value: r }))));
+        rows.push(h("h4", {}, "Field rights"),
+          field("other fields", h("select", { "data-testid": "prop-default_rights", onchange: (ev) => { if (ev.target.value) n.default_rights = ev.target.value; else delete n.default_rights; changed(); } },
+            h("option", { value: "" }, "(default: read-only)"), RIGHTS.map((r) => h("option", { value: r, selected: n.default_rights === r }, r)))),
+          rightsEditor(n));
+        const checks = Array.isArray(n.validations) ? n.validations : [];
+        rows.push(h("h4", {}, "Checks when a task here is done"), h("div", { "data-testid": "node-validations" }, checks.map((v, i) => h("div.validation", {},
+          exprInput(v, "expr", `node-validation-expr-${i}`),
+          h("input", { value: typeof v.message === "object" && v.message ? Object.values(v.message)[0] : v.message ?? "", placeholder: "message", "data-testid": `node-validation-message-${i}`,
+            oninput: (ev) => { v.message = ev.target.value; changed(); } }),
+          h("button.delete", { title: "Remove", onclick: () => { checks.splice(i, 1); if (!checks.length) delete n.validations; changed(); renderPanel(); } }, "×"))),
+          h("button.small", { "data-testid": "node-validation-add", onclick: () => { n.validations = [...checks, { expr: "true", message: "" }]; changed(); renderPanel(); } }, "+ check")));
       }
       if (n.type === "end") rows.push(field("outcome", textInput(n, "outcome")));
       if (n.type === "subflow") rows.push(field("flow", textInput(n, "flow")));
@@ -419,6 +492,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
     }
     const org = files.find((x) => x.path === "org.yaml");
     if (org) roles = ((await get(fileUrl(app, "org.yaml"))).data.roles || []).map((r) => r.key);
+    decisions = files.filter((x) => x.kind === "decision_table" && x.key).map((x) => x.key);
   } catch (_) { /* completion lists are a convenience */ }
   rebuild();
   renderPanel();
