@@ -285,6 +285,7 @@ export async function mountAutomationEditor(root, { app, path, meta, reload }) {
     head.replaceChildren(h("label.inline", {}, "key ", textIn(model, "key", "au-key")),
       h("label.inline", {}, "label ", h("input", { value: text(model.label), "data-testid": "au-label", oninput: (ev) => {
         model.label = typeof model.label === "object" && model.label ? { ...model.label, "zh-CN": ev.target.value } : ev.target.value; changed(false); } })),
+      h("label.inline", {}, "description ", textIn(model, "description", "au-description")),
       h("label.inline", {}, h("input", { type: "checkbox", checked: model.enabled !== false, "data-testid": "au-enabled",
         onchange: (ev) => { if (ev.target.checked) delete model.enabled; else model.enabled = false; changed(false); } }), "enabled"),
       h("datalist", { id: "au-roles-list" }, roles.map((r) => h("option", { value: r }))));

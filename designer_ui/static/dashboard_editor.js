@@ -354,6 +354,10 @@ export async function mountDashboardEditor(root, { app, path, meta, reload }) {
         h("label", {}, "key", h("input", { value: model.key || "", "data-testid": "db-key", oninput: (ev) => { model.key = ev.target.value; typed(); } })),
         h("label", {}, "label", h("input", { value: text(model.label), "data-testid": "db-label", oninput: (ev) => {
           model.label = typeof model.label === "object" && model.label ? { ...model.label, "zh-CN": ev.target.value } : ev.target.value; typed(); } })),
+        h("label", {}, "description", h("input", { value: text(model.description), "data-testid": "db-description", oninput: (ev) => {
+          const v = ev.target.value;
+          if (!v) delete model.description; else model.description = typeof model.description === "object" && model.description ? { ...model.description, "zh-CN": v } : v;
+          typed(); } })),
         h("label", {}, "refresh (seconds)", h("input", { type: "number", min: 10, value: model.refresh ?? "", "data-testid": "db-refresh", oninput: (ev) => {
           const n = parseInt(ev.target.value, 10); if (n > 0) model.refresh = n; else delete model.refresh; typed(); } })),
         h("label.inline", {}, h("input", { type: "checkbox", checked: !!model.home, "data-testid": "db-home", onchange: (ev) => {

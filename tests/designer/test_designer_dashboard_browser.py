@@ -43,6 +43,7 @@ def test_dashboard_editor_shows_widget_data_and_edits_shared_filters(server, bro
 
     # shared filters: dashboard properties, add one, pick purchase_request.category
     page.get_by_role("button", name="dashboard properties").click()
+    page.get_by_test_id("db-description").fill("spend at a glance")
     page.get_by_test_id("db-filter-add").click()
     picker = page.get_by_test_id("db-filter-field-0")
     offered = picker.locator("option").evaluate_all("os => os.map(o => o.value)")
@@ -82,6 +83,7 @@ def test_dashboard_editor_shows_widget_data_and_edits_shared_filters(server, bro
         {"key": "city", "field": "supplier.city", "multi": False, "depends_on": "province", "parent_field": "province"},
     ]
     assert saved["widgets"] == [{"report": "spend_by_category", "x": 0, "y": 0, "w": 6, "h": 4}]
+    assert saved["description"] == "spend at a glance"
 
     # a filter whose field does not reach a widget's dataset is shown on its card, and publish is refused
     page.get_by_test_id("db-filter-add").click()

@@ -47,6 +47,7 @@ def test_create_for_each_row_is_edited_in_blocks_saved_and_run(server, browser, 
     page.get_by_test_id("create-automation").click()
     page.get_by_test_id("au-when").wait_for()
     page.get_by_test_id("au-form").select_option("purchase_request")
+    page.get_by_test_id("au-description").fill("one line item per row of the request")
     drag(page, page.get_by_test_id("au-palette-create"), page.get_by_test_id("au-then"), where="bottom")
     page.get_by_test_id("au-action-1").wait_for()
     page.get_by_test_id("au-action-0-remove").click()  # the default notification goes
@@ -83,6 +84,7 @@ def test_create_for_each_row_is_edited_in_blocks_saved_and_run(server, browser, 
     page.get_by_test_id("save").click()
     page.get_by_test_id("status").filter(has_text="Saved — the app checks out").wait_for()
     saved = yaml.safe_load((folder / "automations/lines_from_items.yaml").read_text())
+    assert saved["description"] == "one line item per row of the request"
     assert saved["then"] == [{"create": {"form": "line_item", "values": {"request": "id", "name": "item.name",
                                                                           "qty": "item.qty"},
                                          "for_each": {"rows": "items"}}}]
