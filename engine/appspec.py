@@ -75,6 +75,8 @@ class AppSettings:
     demo_options: tuple[Mapping[str, Any], ...] = ()
     demo_days: int = 365
     demo_seed: int = 0
+    #: demo flow runs, as written: ``{"flow", "count", "where", "start", "by", "hours", "steps"}`` (see docs/flows.md)
+    demo_flows: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

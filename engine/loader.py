@@ -217,6 +217,7 @@ def _app_settings(data: Mapping[str, Any]) -> AppSettings:
                            for r in demo.get("rows", []) if isinstance(r, dict)),
         demo_days=int(demo.get("days", 365)),
         demo_seed=int(demo.get("seed", 0)),
+        demo_flows=tuple(r for r in demo.get("flows", []) if isinstance(r, dict)),
     )
 
 
@@ -284,3 +285,8 @@ def _check_menu(app: AppSpec, doc: Document, problems: Problems) -> None:
     for i, (form, _count) in enumerate(app.settings.demo_rows):
         if form not in app.forms:
             problems.add(doc.error(("demo", "rows", i, "form"), f"unknown form '{form}'", suggest(form, app.forms)))
+    flows = app.of_kind("flow")
+    for i, run in enumerate(app.settings.demo_flows):
+        if run.get("flow") not in flows:
+            problems.add(doc.error(("demo", "flows", i, "flow"), f"unknown flow '{run.get('flow')}'",
+                                   suggest(str(run.get("flow")), flows)))

@@ -141,6 +141,13 @@ def register(hooks: Hooks) -> None:
         from .service import FlowService
 
         platform.services["flows"] = FlowService(platform)
+
+        def demo_flows(platform: Any, live: Any, limit: int | None) -> Any:
+            from .demo import run_demo_flows
+
+            return run_demo_flows(platform, live, limit)
+
+        platform.services["demo_flows"] = demo_flows
         if _portal():
             from .pages import on_start
 

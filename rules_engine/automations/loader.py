@@ -431,7 +431,8 @@ def build_automation(doc: Document, ctx: Any) -> AutomationSpec | None:
     return AutomationSpec(key=data["key"], label=Text.of(data.get("label") or data["key"]).get(),
                           description=Text.of(data.get("description")).get() if data.get("description") else "",
                           trigger=trigger, condition=condition, actions=tuple(a for a in actions if a is not None),
-                          enabled=bool(data.get("enabled", True)), file=doc.file)
+                          enabled=bool(data.get("enabled", True)), file=doc.file,
+                          run_as=str(data.get("run_as", "actor")))
 
 
 def build_flow_actions(doc: Document, ctx: Any, *, flow: str, node: str, form_key: str,

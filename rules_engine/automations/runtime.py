@@ -146,7 +146,7 @@ class Automations:
                 continue
             if t.changed and not self._changed(t, event.before, event.after):
                 continue
-            run = Run(event.app, auto, event.form, event.record_id, event.who,
+            run = Run(event.app, auto, event.form, event.record_id, self._as(auto, event.who),
                       trigger={"event": event.action, "automation": auto.key}, before=event.before)
             if event.action == "deleted":
                 run.values = self._aliases(dict(event.before or {}))
@@ -177,7 +177,7 @@ class Automations:
                 continue
             if t.outcome is not None and t.outcome != event.outcome:
                 continue
-            who = self._actor(conn, event.actor_id)
+            who = self._as(auto, self._actor(conn, event.actor_id))
             form = live.spec.forms.get(event.form)
             run = Run(live, auto, form, event.record_id, who,
                       trigger={"event": kind, "flow": event.flow, "node": event.node, "outcome": event.outcome,
@@ -202,6 +202,15 @@ class Automations:
                            "automation": actions.key, "instance": instance_id,
                            "actor": getattr(who, "username", None)})
         return self.run(conn, run)
+
+    @staticmethod
+    def _as(auto: Any, who: Any) -> Any:
+        """Who a triggered run acts as: the person whose change triggered it, or the platform (``run_as``)."""
+        if getattr(auto, "run_as", "actor") == "platform":
+            from engine.permissions import SYSTEM
+
+            return SYSTEM
+        return who
 
     def _actor(self, conn: Connection, user_id: int | None) -> Any:
         from engine.identity import load_principal

@@ -149,3 +149,6 @@ class AutomationSpec:
     actions: tuple[Action, ...]
     enabled: bool = True
     file: str = ""
+    #: who the actions act as: ``actor`` (the person whose change triggered the run; the default) or ``platform``
+    #: (the platform itself, as flow automation nodes and scheduled runs do: fields only it may change can be set)
+    run_as: str = "actor"

@@ -51,9 +51,45 @@ def test_demo_load_publishes_the_app_with_users_and_linked_data(database, tmp_pa
     for i in instalments:
         actual[i["disbursement"]] = actual.get(i["disbursement"], 0) + 1
     assert all(counted[k] == actual.get(k, 0) for k in counted)
-    response = platform_client(platform).post("/login", data={"username": "zhao_min", "password": "Loomwork-2026",
-                                                              "next": "/"})
+    runs = [line for line in lines if "loan_approval flow runs" in line]
+    assert len(runs) == 1 and "failed" not in runs[0], lines
+    client = platform_client(platform)
+    response = client.post("/login", data={"username": "zhao_min", "password": "Loomwork-2026", "next": "/"})
     assert response.status_code == 303
+    # the demo's flow runs are real instances with history, acted on by each task's own assignee at backdated times
+    from flow_engine.tables import history, instances
+    with platform.db.connect() as conn:
+        runs_made = list(conn.execute(select(instances)).mappings())
+        passes = list(conn.execute(select(history).where(history.c.kind == "node",
+                                                         history.c.left_at.is_not(None))).mappings())
+    assert runs_made and all(i["started_at"] < clock.now() for i in runs_made)
+    by_id = {a["id"]: a for a in rows("loan_application")}
+    for inst in runs_made:                                  # the flow keeps the stage the generator gave
+        stage = by_id[inst["record_id"]]["stage"]
+        if inst["status"] == "finished":
+            assert inst["outcome"] == "rejected" and stage == "rejected"
+        else:
+            assert inst["status"] == "running" and stage in ("submitted", "approved"), (inst, stage)
+    reviewed = [p for p in passes if p["node"] in ("initial_review", "risk_review", "gm_approval")]
+    assert reviewed and all(p["duration_s"] > 0 for p in reviewed)
+    # every widget of the management cockpit shows something (to a general manager): rows with at least one figure
+    client = platform_client(platform)
+    assert client.post("/login", data={"username": "zhang_wei", "password": "Loomwork-2026",
+                                       "next": "/"}).status_code == 303
+    cockpit = client.get("/api/apps/loan/dashboards/management_cockpit")
+    assert cockpit.status_code == 200
+    widgets = [w["report"] for w in cockpit.json()["widgets"]]
+    assert "approval_node_time" in widgets
+    for key in widgets:
+        run = client.get(f"/api/apps/loan/reports/{key}/run")
+        assert run.status_code == 200, run.text
+        figures = [v for r in run.json()["rows"] for k, v in r.items() if v not in (None, 0, "0", "0.00")]
+        assert figures, (key, run.json()["rows"])
+    times = {r["node"]: r for r in client.get("/api/apps/loan/reports/approval_node_time/run").json()["rows"]}
+    for node in ("initial_review", "risk_review"):
+        own = [p["duration_s"] for p in passes if p["node"] == node]
+        assert times[node]["count"] == len(own)
+        assert abs(float(times[node]["avg_duration_s"]) - sum(own) / len(own)) <= 1
     assert list(load_demo(platform, rows=5))[-1] == "loan: demo data already there"
 
 
