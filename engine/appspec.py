@@ -71,7 +71,7 @@ class AppSettings:
     extra_workdays: frozenset[date] = frozenset()
     #: demo data: (form, count) in order, the period in days and the random seed
     demo_rows: tuple[tuple[str, int], ...] = ()
-    #: per demo row (same order): ``{"where": {relation: expr}, "values": {field: spec}}`` as written
+    #: per demo row (same order): ``{"where": {relation: expr}, "values": {field: spec}, "each": {relation: expr}}``
     demo_options: tuple[Mapping[str, Any], ...] = ()
     demo_days: int = 365
     demo_seed: int = 0

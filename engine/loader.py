@@ -213,7 +213,7 @@ def _app_settings(data: Mapping[str, Any]) -> AppSettings:
         holidays=holidays,
         extra_workdays=extra,
         demo_rows=tuple((str(r.get("form")), int(r.get("count", 0))) for r in demo.get("rows", []) if isinstance(r, dict)),
-        demo_options=tuple({k: r[k] for k in ("where", "values") if isinstance(r.get(k), dict)}
+        demo_options=tuple({k: r[k] for k in ("where", "values", "each") if isinstance(r.get(k), dict)}
                            for r in demo.get("rows", []) if isinstance(r, dict)),
         demo_days=int(demo.get("days", 365)),
         demo_seed=int(demo.get("seed", 0)),

@@ -61,6 +61,7 @@ class FakeContext:
     taken: dict[str, set[Any]] = field(default_factory=dict)  # unique field → values in use
     picks: dict[str, list[int]] = field(default_factory=dict)  # relation field → the records its ``where`` allows
     fill: tuple[tuple[str, Any], ...] = ()  # (field, compiled value spec) from the demo ``values``, in order
+    each: tuple[str, Any] | None = None  # (relation field, compiled count over its target) from the demo ``each``
 
 
 class Faker:
@@ -69,8 +70,11 @@ class Faker:
     def __init__(self, form: FormSpec, ctx: FakeContext, rng: random.Random) -> None:
         self.form, self.ctx, self.rng = form, ctx, rng
         self.counter = 0
-        self._districts = [r for r in _all_regions() if r.level == "district"]
-        self._cities = [r for r in _all_regions() if r.level == "city"]
+        self._paths = _region_paths()
+        self._cities = sorted({path[1] for path in self._paths}, key=lambda r: r.code)
+        self.home = self.rng.choice(self._paths)  # (province, city, district) of the record being made
+        self.fixed: dict[str, Any] = {}  # values every record made now gets (the parent of an ``each`` row)
+        self.nth: int | None = None  # the record's number within that parent
         for f in form.fields:
             if f.required and f.type in FILE_TYPES:
                 raise BadRequest(f"cannot generate files for the required field '{f.key}' of {form.key}")
@@ -120,8 +124,10 @@ class Faker:
             value = self.company()
         elif "name" in key or key in ("contact", "owner", "person"):
             value = self.person()
+        elif "province" in key:
+            value = self.home[0].name
         elif "city" in key:
-            value = self.rng.choice(self._cities).name
+            value = self.home[1].name
         elif "address" in key or "street" in key:
             value = f"{self.rng.choice(STREETS)}{self.rng.randint(1, 999)}号"
         elif f.type == "textarea" or "note" in key or "remark" in key or "comment" in key:
@@ -140,22 +146,21 @@ class Faker:
         return self.rng.choice(SURNAMES) + "".join(self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2))))
 
     def company(self) -> str:
-        return self.rng.choice(self._cities).name.rstrip("市州") + self.rng.choice(COMPANY_WORDS) + self.rng.choice(
-            COMPANY_KINDS)
+        return self.home[1].name.rstrip("市州") + self.rng.choice(COMPANY_WORDS) + self.rng.choice(COMPANY_KINDS)
 
     def region(self, levels: str = "district") -> str:
-        district = self.rng.choice(self._districts)
-        return {"province": district.code[:2] + "0000", "city": district.parent or district.code,
-                "district": district.code}[levels]
+        """The record's own region (one province → city → district path of the region data) at ``levels``."""
+        province, city, district = self.home
+        return {"province": province.code, "city": city.code, "district": district.code}[levels]
 
     def idcard(self) -> str:
-        region = self.rng.choice(self._districts).code
+        region = self.home[2].code
         birth = date(1955, 1, 1) + timedelta(days=self.rng.randrange(365 * 50))
         body = f"{region}{birth:%Y%m%d}{self.rng.randrange(1000):03d}"
         return body + idcard_check_digit(body)
 
     def credit_code(self) -> str:
-        region = self.rng.choice(self._districts).code
+        region = self.home[2].code
         body = "91" + region + "".join(self.rng.choice(CREDIT_CODE_CHARSET) for _ in range(9))
         return body + credit_code_check_char(body)
 
@@ -261,6 +266,7 @@ class Faker:
     def submission(self) -> dict[str, Any]:
         """One record's values as a client would submit them (optional fields sometimes left blank)."""
         self.counter += 1
+        self.home = self.rng.choice(self._paths)
         out: dict[str, Any] = {}
         for f in self.form.fields:
             if f.ftype.layout_only or f.ftype.computed or f.type in FILE_TYPES:
@@ -291,6 +297,7 @@ class Faker:
         last: list[Any] = []
         for _attempt in range(MAX_ATTEMPTS):
             body = self.submission()
+            body.update(self.fixed)
             for _fix in range(4):
                 values, problems = validate.coerce_submission(self.form, body, creating=True)
                 if not problems and self.ctx.fill:
@@ -337,7 +344,10 @@ class Faker:
 
         for key, (kind, spec) in self.ctx.fill:
             f = self.form.by_key[key]
-            scope = validate._ExprValues(values, self._related(values))
+            related = self._related(values)
+            if self.nth is not None:
+                related["nth"] = self.nth
+            scope = validate._ExprValues(values, related)
             try:
                 if kind == "expr":
                     value = spec.evaluate(scope, env)
@@ -385,14 +395,18 @@ class Faker:
         return out
 
 
-def _all_regions() -> list[Any]:
-    out = []
-    stack = list(region_data.children(None))
-    while stack:
-        region = stack.pop()
-        out.append(region)
-        stack.extend(region_data.children(region.code))
-    return sorted(out, key=lambda r: r.code)
+def _region_paths() -> list[tuple[Any, Any, Any]]:
+    """Every (province, city, district) of the region data where all three exist, so a record's province, city
+    and district agree (districts directly under a province, without a city, are left out)."""
+    paths = []
+    for province in region_data.children(None):
+        for city in region_data.children(province.code):
+            if city.level != "city":
+                continue
+            for district in region_data.children(city.code):
+                if district.level == "district":
+                    paths.append((province, city, district))
+    return sorted(paths, key=lambda p: p[2].code)
 
 
 def context(platform: Any, live: Any, form: FormSpec, *, days: int = 365, today: date | None = None) -> FakeContext:
@@ -445,6 +459,11 @@ def _compile_options(live: Any, form: FormSpec, ctx: FakeContext, options: Mappi
         test = compiled(source, f"where.{key}")
         rows = ctx.related_rows.get(f.to or "", {})
         ctx.picks[key] = [i for i in ctx.related.get(f.to or "", []) if test.try_evaluate(rows[i])[0] is True]
+    for key, source in (options.get("each") or {}).items():
+        f = form.by_key.get(key)
+        if f is None or f.type != "relation" or f.many:
+            raise BadRequest(f"demo data of {form.key}: each: '{key}' is not a single relation field")
+        ctx.each = (key, compiled(source, f"each.{key}"))
     fill = []
     for key, spec in (options.get("values") or {}).items():
         f = form.by_key.get(key)
@@ -485,6 +504,17 @@ def generate(platform: Any, app: str, form_key: str, rows: int, *, seed: int = 0
         if f.type == "relation" and f.unique and f.required and not f.many:
             ids = ctx.picks[f.key] if f.key in ctx.picks else ctx.related.get(f.to or "", [])
             rows = min(rows, len(set(ids) - ctx.taken.get(f.key, set())))
+    plan: list[tuple[int, int]] | None = None  # (parent id, nth) per record of an ``each`` row
+    if ctx.each is not None:
+        key, count = ctx.each
+        target = form.by_key[key].to or ""
+        plan = []
+        for parent in (ctx.picks[key] if key in ctx.picks else ctx.related.get(target, [])):
+            n, _error = count.try_evaluate(ctx.related_rows.get(target, {}).get(parent, {}))
+            plan.extend((parent, nth) for nth in range(1, int(n or 0) + 1))
+            if len(plan) >= rows:
+                break
+        rows = min(rows, len(plan))
     if rows < 1:
         return 0
     s = live.spec.settings
@@ -504,6 +534,9 @@ def generate(platform: Any, app: str, form_key: str, rows: int, *, seed: int = 0
         with platform.db.begin() as conn:
             numbers = {f.key: _serials(conn, app, form_key, f, size, platform.clock.now(), s.timezone) for f in serials}
             for i in range(size):
+                if plan is not None and ctx.each is not None:
+                    parent, faker.nth = plan[done + i]
+                    faker.fixed = {ctx.each[0]: parent}
                 values = faker.record(env)
                 owner, department = rng.choice(ctx.users) if ctx.users else (None, None)
                 created = faker.moment().astimezone(timezone.utc)

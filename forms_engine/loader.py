@@ -127,7 +127,7 @@ class _FormBuilder:
                 kwargs["default"] = default
         extra = dict(kwargs.get("extra", {}))
         for name in ("result", "relation", "field", "template", "display", "accept", "max_files", "max_size", "levels",
-                     "columns", "tab", "step", "text", "agg", "over", "min_rows", "max_rows", "unit", "mask"):
+                     "columns", "tab", "step", "text", "agg", "over", "min_rows", "max_rows", "unit", "mask", "follow"):
             if name in raw:
                 extra[name] = raw[name]
         for name in ("expr", "visible_if", "required_if", "readonly_if", "where"):

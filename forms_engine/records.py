@@ -358,6 +358,8 @@ class Records:
                      changes=audit.diff(_auditable(form, before), _auditable(form, after)),
                      extra=dict(audit_extra) if audit_extra else None)
         self._refresh_rollups(conn, app, form, before, after, who, depth)
+        if before is not None:
+            self._refresh_followers(conn, app, form, before, after, who, depth)
         self._emit(conn, RecordEvent(self.platform, app, form, "created" if before is None else "updated",
                                      int(record_id), before, after, who, depth))
         return int(record_id)
@@ -524,6 +526,37 @@ class Records:
         for (_, parent_id), parent in sorted(targets.items(), key=lambda t: t[0]):
             self._recalculate(conn, app, parent, parent_id, who, depth + 1)
 
+    def _followers(self, app: LiveApp, form_key: str) -> list[tuple[FormSpec, str, frozenset[str]]]:
+        """The forms whose ``follow`` lookups read records of ``form_key``: (form, relation field, fields read)."""
+        cache = self.__dict__.setdefault("_follow_index", {})
+        key = (app.key, app.version)
+        if key not in cache:
+            reads: dict[tuple[str, str, str], set[str]] = {}  # (target form, form, relation) → target fields
+            for spec in app.spec.forms.values():
+                for f in spec.fields:
+                    rel = spec.by_key.get(f.extra.get("relation") or "") if f.type == "lookup" else None
+                    if rel is not None and f.extra.get("follow") and rel.to:
+                        reads.setdefault((rel.to, spec.key, rel.key), set()).add(f.extra["field"])
+            index: dict[str, list[tuple[FormSpec, str, frozenset[str]]]] = {}
+            for (target, spec_key, relation), fields in sorted(reads.items()):
+                index.setdefault(target, []).append((app.spec.forms[spec_key], relation, frozenset(fields)))
+            cache[key] = index
+        return cache[key].get(form_key, [])
+
+    def _refresh_followers(self, conn: Connection, app: LiveApp, form: FormSpec, before: Mapping[str, Any],
+                           after: Mapping[str, Any], who: Principal, depth: int) -> None:
+        """A record changed a field that ``follow`` lookups of other records read: recalculate those records."""
+        for spec, relation, fields in self._followers(app, form.key):
+            if all(before.get(k) == after.get(k) for k in fields):
+                continue
+            table = self.table(app, spec)
+            ids = list(conn.execute(select(table.c.id).where(table.c[relation] == before["id"])
+                                    .order_by(table.c.id)).scalars())
+            if ids and depth >= 8:
+                raise ValidationFailed([FieldProblem("_form", "lookups follow each other too deeply", "depth")])
+            for record_id in ids:
+                self._recalculate(conn, app, spec, record_id, who, depth + 1)
+
     def _recalculate(self, conn: Connection, app: LiveApp, form: FormSpec, record_id: int, who: Principal,
                      depth: int, *, cascade: bool = True) -> None:
         """Recompute a record's related rollups and what reads them. ``cascade=False`` (a bulk refresh in
@@ -545,11 +578,13 @@ class Records:
             return
         table = self.table(app, form)
         now = self.platform.clock.now()
+        owner = ({"owner_id": owner_of(form, values, before.get("created_by"))}
+                 if form.owner_field is not None and form.owner_field in changed else {})
         if not cascade:
-            conn.execute(update(table).where(table.c.id == record_id).values(**changed))
+            conn.execute(update(table).where(table.c.id == record_id).values(**changed, **owner))
             return
         conn.execute(update(table).where(table.c.id == record_id)
-                     .values(**changed, row_version=table.c.row_version + 1, updated_at=now))
+                     .values(**changed, **owner, row_version=table.c.row_version + 1, updated_at=now))
         after = dict(before) | changed
         audit.record(conn, at=now, user_id=who.id, app=app.key, form=form.key, record_id=record_id,
                      action="recalculate", def_version=app.version,

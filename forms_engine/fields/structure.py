@@ -89,11 +89,12 @@ class RelationField(_Reference):
 
 @register
 class LookupField(FieldType):
-    """A field of the related record, copied on save: ``{type: lookup, relation: customer, field: rating}``."""
+    """A field of the related record, copied on save: ``{type: lookup, relation: customer, field: rating}``; with
+    ``follow: true`` also when the related record's field changes."""
 
     name, label, widget, group = "lookup", "查找引用", "readonly", "relation"
     computed = True
-    options = ("relation", "field")
+    options = ("relation", "field", "follow")
 
     def column_type(self, f):  # type: ignore[no-untyped-def]
         target = f.extra.get("target_field")

@@ -67,4 +67,4 @@ def test_dashboards_count_the_records(loan) -> None:  # type: ignore[no-untyped-
     mine = {r["stage"]: r["count"] for r in run(loan, "my_pipeline", "ma_chao")}
     assert mine == {"approved": 1}
     dashboard = loan.api.as_("zhang_wei").get("/api/apps/loan/dashboards/management_cockpit")
-    assert dashboard.status_code == 200 and len(dashboard.json()["widgets"]) == 9
+    assert dashboard.status_code == 200 and len(dashboard.json()["widgets"]) == 10

@@ -139,3 +139,48 @@ def test_fake_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: p
         # the app's demo setting made 40 at `demo load`; `fake` added 40 more
         assert conn.exec_driver_sql("select count(*) from f_purchasing__purchase_request").scalar() == 80
     engine.dispose()
+
+
+def test_a_record_lives_in_one_place_of_the_region_data(fieldlab: Any) -> None:
+    """Region, address, identity-card and credit-code areas of one record are one district, its city and its
+    province, all from the region data (no city outside the record's province)."""
+    from forms_engine.validators import regions
+
+    generate(fieldlab, "fieldlab", "party", 150, seed=5)
+    with fieldlab.db.connect() as conn:
+        rows = conn.execute(select(fieldlab.apps["fieldlab"].tables["f_fieldlab__party"])).mappings().all()
+    checked = 0
+    for r in rows:
+        if r["region"] is None:
+            continue
+        district = regions.lookup(r["region"])
+        city = regions.lookup(district.parent) if district is not None and district.parent else None
+        assert district is not None and district.level == "district" and city is not None and city.level == "city"
+        assert city.parent == district.code[:2] + "0000" and regions.lookup(city.parent) is not None
+        for other in ((r["address"] or {}).get("region"), (r["id_number"] or "")[:6] or None,
+                      (r["company_code"] or "")[2:8] or None):
+            assert other in (None, district.code), (r["region"], other)
+        checked += 1
+    assert checked > 100
+
+
+def test_each_parent_gets_its_children_numbered_one_by_one(fieldlab: Any) -> None:
+    """``each``: every target record gets the count its expression gives, linked to it, numbered by ``nth``."""
+    generate(fieldlab, "fieldlab", "party", 20, seed=6)
+    live = fieldlab.apps["fieldlab"]
+    with fieldlab.db.connect() as conn:
+        parties = {r["id"]: r for r in conn.execute(select(live.tables["f_fieldlab__party"])).mappings()}
+    made = generate(fieldlab, "fieldlab", "order", 1000, seed=7,
+                    options={"each": {"party": "IF(MOD(id, 3) == 0, 0, MOD(id, 4) + 1)"},
+                             "values": {"months": "nth"}})
+    expected = {i: (0 if i % 3 == 0 else i % 4 + 1) for i in parties}
+    assert made == sum(expected.values())
+    with fieldlab.db.connect() as conn:
+        orders = conn.execute(select(live.tables["f_fieldlab__order"])).mappings().all()
+    by_party: dict[int, list[int]] = {}
+    for o in orders:
+        by_party.setdefault(o["party"], []).append(o["months"])
+    assert {k: sorted(v) for k, v in by_party.items()} == {
+        i: list(range(1, c + 1)) for i, c in expected.items() if c}
+    capped = generate(fieldlab, "fieldlab", "order", 5, seed=8, options={"each": {"party": "2"}})
+    assert capped == 5                                           # count caps the total
