@@ -40,6 +40,11 @@ def build() -> dict[str, Any]:
             "options": {"type": "array", "minItems": 1, "items": option},
             "to": key, "many": {"type": "boolean"}, "display": key,
             "relation": key, "field": key,
+            "follow": {"type": "boolean", "description": "lookup: kept in step with the related record - when the "
+                                                         "looked-up field of that record changes, this record is "
+                                                         "recalculated (and its owner follows when this is the "
+                                                         "form's owner_field). Without it the value is copied when "
+                                                         "this record is saved."},
             "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
             "min_rows": {"type": "integer", "minimum": 0}, "max_rows": {"type": "integer", "minimum": 1},
             "expr": expr,

@@ -1,7 +1,9 @@
 """The main story of issue 7 once in headless Chromium, through the pages as people click it: the account manager
 signs in, creates a customer and files an 800,000 application, submits it for approval from its record page; the
 credit officer, a risk officer, both risk directors (countersign) and one general manager (or-sign) act in their
-inboxes; the application reaches contract signing in the account manager's inbox."""
+inboxes; the account manager signs the contract with its scan and finance pays out from their inboxes; the loan's
+record page shows its 12-instalment schedule; finance records the first instalment paid from the instalment's page;
+the management cockpit shows the balance, this month's lending and the approval times."""
 from __future__ import annotations
 
 import re
@@ -164,14 +166,19 @@ def test_main_story_through_the_pages(page: Any, live: tuple[str, Platform]) -> 
     page.click("[data-start-flow]")
     page.wait_for_url(re.compile(r".*/flows/instances/\d+$"))
     # the approvers act in their inboxes
+    platform.clock.advance(hours=2)                        # people take a while
     act_in_inbox(page, server, "sun_li", number, {"initial_review_opinion": "资料齐全，经营真实"})
+    platform.clock.advance(hours=2)                        # people take a while
     act_in_inbox(page, server, "qian_lei", number, {"risk_grade": "R2", "risk_opinion": "抵押充足",
                                                     "approved_amount": "800000", "approved_rate": "0.085"})
+    platform.clock.advance(hours=2)                        # people take a while
     act_in_inbox(page, server, "wang_qiang", number, {"director_opinion": "同意"})
     login(page, server, "zhang_wei")                       # the countersign waits for the second director
     page.goto(server + "/inbox")
     assert page.locator("[data-inbox=todo]").get_by_text(number).count() == 0
+    platform.clock.advance(hours=2)                        # people take a while
     act_in_inbox(page, server, "lin_xue", number, {"director_opinion": "同意"})
+    platform.clock.advance(hours=2)                        # people take a while
     act_in_inbox(page, server, "li_na", number, {"gm_opinion": "同意放款"})
     login(page, server, "zhang_wei")                       # or-sign: one general manager was enough
     page.goto(server + "/inbox")
@@ -186,7 +193,9 @@ def test_main_story_through_the_pages(page: Any, live: tuple[str, Platform]) -> 
     # the account manager signs with the contract's scan uploaded from the task page; finance pays out
     scan = {"name": "contract.pdf", "mimeType": "application/pdf",
             "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"}
+    platform.clock.advance(hours=2)                        # people take a while
     act_in_inbox(page, server, "yang_fan", number, {"signed_on": "2026-03-02", "signed_contract": scan})
+    platform.clock.advance(hours=2)                        # people take a while
     act_in_inbox(page, server, "wu_fang", number, {"disbursed_on": "2026-03-02", "payee_account": bank_card(7),
                                                    "payee_bank": "富滇银行"})
     # the flow booked the loan: the application reads disbursed, with its signed scan
@@ -195,3 +204,54 @@ def test_main_story_through_the_pages(page: Any, live: tuple[str, Platform]) -> 
     page.wait_for_url(re.compile(r".*/apps/loan/forms/loan_application/\d+$"))
     body = page.locator(".lw-record-main").inner_text()
     assert "已放款" in body and "contract.pdf" in body
+    # the loan's record page lists its schedule: 12 instalments, the principal adding up to the amount lent
+    login(page, server, "wu_fang")
+    page.goto(server + "/apps/loan/forms/disbursement")
+    page.locator("table.lw-table tbody tr a").first.click()
+    page.wait_for_url(re.compile(r".*/apps/loan/forms/disbursement/\d+$"))
+    schedule = page.locator('[data-related="repayment_instalment"]')
+    assert "(12)" in schedule.locator("h2").inner_text()
+    rows = schedule.locator("tbody tr")
+    assert rows.count() == 12
+    first = rows.first.inner_text()
+    assert "第1期" in first and "2026-04-02" in first, first
+    # finance records the first instalment paid, from the instalment's page ("new" in its repayments list)
+    rows.first.locator("a").first.click()
+    page.wait_for_url(re.compile(r".*/apps/loan/forms/repayment_instalment/\d+$"))
+    due = page.locator('[data-key="amount_due"] dd').inner_text().strip()
+    principal = page.locator('[data-key="principal"] dd').inner_text().strip()
+    interest = page.locator('[data-key="interest"] dd').inner_text().strip()
+    plain = {k: v.replace(",", "").replace("¥", "").strip() for k, v in
+             {"due": due, "principal": principal, "interest": interest}.items()}
+    page.locator('[data-related="repayment"] a.lw-btn').first.click()
+    page.wait_for_url(re.compile(r".*/apps/loan/forms/repayment/new\?instalment=\d+$"))
+    page.fill('[data-key="amount"] input', plain["due"])
+    page.fill('[data-key="principal_part"] input', plain["principal"])
+    page.fill('[data-key="interest_part"] input', plain["interest"])
+    page.fill('[data-key="paid_on"] input', "2026-03-02")
+    page.select_option('[data-key="channel"] select', "transfer")
+    page.fill('[data-key="transaction_ref"] input', "FD20260302001")
+    page.click("[data-save-button]")
+    page.wait_for_url(re.compile(r".*/apps/loan/forms/repayment/\d+$"))
+    page.locator('[data-key="instalment"] dd a').first.click()
+    page.wait_for_url(re.compile(r".*/apps/loan/forms/repayment_instalment/\d+$"))
+    assert "已还清" in page.locator('[data-key="status"] dd').inner_text() or \
+        "paid" in page.locator('[data-key="status"] dd').inner_text()
+    # the general manager's cockpit: the balance is the amount lent less the principal paid, all lent this month,
+    # and the approval nodes the story went through have their times
+    login(page, server, "zhang_wei")
+    page.goto(server + "/apps/loan/dashboards/management_cockpit")
+    page.wait_for_function("[...document.querySelectorAll('[data-widget]')].every("
+                           "w => ['ready', 'refused'].includes(w.dataset.state))")
+    balance = 800000 - float(plain["principal"])
+    card = page.locator('[data-report="loan_book_kpis"] .rd-number-value').inner_text()
+    assert card.replace("¥", "").replace(",", "") == f"{balance:.2f}", card
+    month = page.locator('[data-report="disbursed_this_month"] .rd-number-value').inner_text()
+    assert month.replace("¥", "").replace(",", "") == "800000.00", month
+    funnel = page.locator('[data-report="approval_funnel"]').inner_text()
+    assert funnel.strip(), funnel
+    times = page.locator('[data-report="approval_node_time"]')
+    assert times.locator(".js-plotly-plot").count() == 1
+    rows = page.request.get(server + "/api/apps/loan/reports/approval_node_time/run").json()["rows"]
+    assert {r["node"]: (r["count"], r["avg_hours"]) for r in rows if r["node"] in ("initial_review", "gm_approval")} == {
+        "initial_review": (1, "2.0"), "gm_approval": (1, "2.0")}
