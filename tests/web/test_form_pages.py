@@ -75,8 +75,27 @@ def test_record_page_shows_related_records_and_history(browser: Browser) -> None
     assert 'data-related="purchase_request"' in sup_page and "Paper" in sup_page
     edit = browser.get(f"/apps/purchasing/forms/purchase_request/{pr['id']}/edit").text
     assert 'data-version="2"' in edit
+    # the relation picker starts with the chosen supplier: its JSON survives the HTML attribute (quotes escaped)
+    assert _attribute(edit, "data-selected") == [{"id": supplier["id"], "title": "Northwind"}]
+    new = browser.get(f"/apps/purchasing/forms/purchase_request/new?supplier={supplier['id']}").text
+    assert _attribute(new, "data-selected") == [{"id": supplier["id"], "title": "Northwind"}]
     assert browser.get(f"/apps/purchasing/forms/purchase_request/{pr['id']}/print").status_code == 200
     assert Browser(browser.platform).login("bob").get(f"/apps/purchasing/forms/purchase_request/{pr['id']}").status_code == 404
+
+
+def _attribute(html: str, name: str) -> object:
+    """The JSON value of the first element attribute ``name`` in ``html``, as a browser reads it."""
+    import json
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Finder(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.extend(v or "" for k, v in attrs if k == name)
+
+    Finder().feed(html)
+    return json.loads(found[0])
 
 
 def _with_page(platform: Platform, text: str) -> dict[str, str]:
