@@ -238,6 +238,11 @@ async function editorPage(main, app, path) {
     const { mountRulesEditor } = await import("./rules_editor.js");
     return mountRulesEditor(main, { app, path, meta: state.meta, reload: () => route() });
   }
+  if (!asText && state.meta.schemas[kind]) {
+    // app.yaml, org.yaml, record pages …: a form built from the kind's meta-schema
+    const { mountSchemaEditor } = await import("./schema_editor.js");
+    return mountSchemaEditor(main, { app, path, meta: state.meta, kind, reload: () => route() });
+  }
   return textEditor(main, app, path);
 }
 
