@@ -64,3 +64,34 @@ def test_org_and_app_files_are_edited_in_a_schema_form(server, browser, folder) 
     assert settings["working_hours"] == {"start": "09:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]}
     assert settings["menu"][2] == {"label": "看板", "dashboard": "purchasing_board"}
     assert settings["demo"]["rows"][0] == {"form": "supplier", "count": 12}  # what was not touched stays
+
+
+def test_a_record_page_is_edited_in_a_schema_form(server, browser, folder) -> None:  # type: ignore[no-untyped-def]
+    (folder / "pages").mkdir(exist_ok=True)
+    (folder / "pages/supplier_page.yaml").write_text(
+        "# the supplier's record page\nkey: supplier_page\nform: supplier\nsections:\n"
+        "  - {label: 基本, fields: [name, rating]}\n")
+    page = browser()
+    sign_in(page, server, "admin")
+    page.goto(f"{server.url}/designer/#/app/purchasing/edit/pages/supplier_page.yaml")
+    page.get_by_test_id("se-sections[0].fields").wait_for()
+    assert page.get_by_test_id("se-sections[0].fields").input_value() == "name, rating"
+    page.get_by_test_id("se-sections[0].columns").fill("2")
+    page.get_by_test_id("se-add-related").click()
+    page.get_by_test_id("se-related[0].form").fill("purchase_request")
+    page.get_by_test_id("se-related[0].field").fill("supplierr")
+    page.get_by_test_id("problems").filter(has_text="supplierr").wait_for()
+    page.locator("[data-path^='related[0]'].has-error").first.wait_for()
+    page.get_by_test_id("se-related[0].field").fill("supplier")
+    page.get_by_test_id("se-related[0].columns").fill("title, amount")
+    page.get_by_test_id("se-related[0].limit").fill("10")
+    page.get_by_test_id("se-timeline.audit").check()
+    page.get_by_test_id("problems").filter(has_text="No problems").wait_for()
+    page.get_by_test_id("save").click()
+    page.get_by_test_id("status").filter(has_text="Saved — the app checks out").wait_for()
+    text = (folder / "pages/supplier_page.yaml").read_text()
+    assert text.startswith("# the supplier's record page\n")  # a hand-written comment survives the save
+    saved = yaml.safe_load(text)
+    assert saved["sections"] == [{"label": "基本", "fields": ["name", "rating"], "columns": 2}]
+    assert saved["related"] == [{"form": "purchase_request", "field": "supplier", "columns": ["title", "amount"], "limit": 10}]
+    assert saved["timeline"] == {"audit": True}
