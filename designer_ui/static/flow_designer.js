@@ -275,42 +275,51 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
     return h("div.expr-box", {}, input, list);
   }
 
+  // the people of a node: one rule, or several (everyone any of them finds); each rule one way of finding people
   function assigneesEditor(node) {
     const a = node.assignees;
-    const ruleKeys = a && typeof a === "object" && !Array.isArray(a) ? Object.keys(a) : [];
-    const simple = ruleKeys.filter((k) => PEOPLE.includes(k)).length === 1 && ruleKeys.every((k) => PEOPLE.includes(k) || (k === "levels" && "manager_of" in a));
-    if (a !== undefined && !simple) {
-      return h("div", {}, h("code", {}, JSON.stringify(a)), h("p.muted", {}, "Several rules: edit this node's people as text."));
-    }
-    const kind = simple ? ruleKeys.find((k) => PEOPLE.includes(k)) : "role";
-    const raw = simple ? a[kind] : "";
-    const kindSel = h("select", { "data-testid": "assignee-kind" }, PEOPLE.map((k) => h("option", { value: k, selected: k === kind }, k)));
-    const value = h("input", { value: Array.isArray(raw) ? raw.join(", ") : raw ?? "", "data-testid": "assignee-value", list: "dl-people" });
+    const given = Array.isArray(a) ? a : a && typeof a === "object" ? [a] : [];
+    const rules = given.length ? given : [{ role: "" }]; // no people yet: a first rule to fill in (stored once typed)
+    const store = (list) => { node.assignees = list.length === 1 ? list[0] : list; changed(); renderNodeLabel(node); };
+    const sfx = (i) => (i ? `-${i}` : "");
     const dl = h("datalist", { id: "dl-people" });
-    const fillList = () => {
-      const k = kindSel.value;
-      const opts = k === "role" ? roles : k === "field" ? formFields.filter((f) => ["user", "department"].includes(f.type)).map((f) => f.key)
-        : k === "manager_of" ? ["initiator", ...formFields.filter((f) => f.type === "user").map((f) => f.key)] : k === "decision" ? decisions : [];
-      dl.replaceChildren(...opts.map((o) => h("option", { value: o })));
-    };
-    const levels = h("input", { type: "number", min: 1, value: simple && a.levels ? a.levels : "", placeholder: "1", "data-testid": "assignee-levels", style: "width:60px" });
-    const levelsBox = h("label.inline", { hidden: kind !== "manager_of" }, "levels up ", levels);
-    const update = () => {
-      const k = kindSel.value;
-      const v = value.value.trim();
-      node.assignees = { [k]: k === "users" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v };
-      const n = parseInt(levels.value, 10);
-      if (k === "manager_of" && n > 1) node.assignees.levels = n;
-      levelsBox.hidden = k !== "manager_of";
-      fillList(); changed(); renderNodeLabel(node);
-    };
-    kindSel.addEventListener("change", update);
-    value.addEventListener("input", update);
-    levels.addEventListener("input", update);
-    fillList();
-    return h("div.assignees", {}, kindSel, value, levelsBox, dl);
+    const editors = rules.map((rule, i) => {
+      const ruleKeys = rule && typeof rule === "object" ? Object.keys(rule) : [];
+      const simple = ruleKeys.filter((k) => PEOPLE.includes(k)).length === 1 && ruleKeys.every((k) => PEOPLE.includes(k) || (k === "levels" && "manager_of" in rule));
+      const drop = rules.length > 1 ? h("button.delete", { title: "remove this rule", "data-testid": `assignee-remove${sfx(i)}`, onclick: () => { rules.splice(i, 1); store(rules); renderPanel(); } }, "×") : "";
+      if (!simple) return h("div.assignee-rule", {}, h("code", {}, JSON.stringify(rule)), h("span.muted", {}, " (edit as text)"), drop);
+      const kind = ruleKeys.find((k) => PEOPLE.includes(k));
+      const raw = rule[kind];
+      const kindSel = h("select", { "data-testid": `assignee-kind${sfx(i)}` }, PEOPLE.map((k) => h("option", { value: k, selected: k === kind }, k)));
+      const value = h("input", { value: Array.isArray(raw) ? raw.join(", ") : raw ?? "", "data-testid": `assignee-value${sfx(i)}`, list: `dl-people-${i}` });
+      const levels = h("input", { type: "number", min: 1, value: rule.levels ?? "", placeholder: "1", "data-testid": `assignee-levels${sfx(i)}`, style: "width:60px" });
+      const levelsBox = h("label.inline", { hidden: kind !== "manager_of" }, "levels up ", levels);
+      const list = h("datalist", { id: `dl-people-${i}` });
+      const fillList = () => {
+        const k = kindSel.value;
+        const opts = k === "role" ? roles : k === "field" ? formFields.filter((f) => ["user", "department"].includes(f.type)).map((f) => f.key)
+          : k === "manager_of" ? ["initiator", ...formFields.filter((f) => f.type === "user").map((f) => f.key)] : k === "decision" ? decisions : [];
+        list.replaceChildren(...opts.map((o) => h("option", { value: o })));
+      };
+      const update = () => {
+        const k = kindSel.value;
+        const v = value.value.trim();
+        const next = { [k]: k === "users" ? v.split(",").map((x) => x.trim()).filter(Boolean) : v };
+        const n = parseInt(levels.value, 10);
+        if (k === "manager_of" && n > 1) next.levels = n;
+        rules[i] = next;
+        levelsBox.hidden = k !== "manager_of";
+        fillList(); store(rules);
+      };
+      kindSel.addEventListener("change", update);
+      value.addEventListener("input", update);
+      levels.addEventListener("input", update);
+      fillList();
+      return h("div.assignee-rule", {}, kindSel, value, levelsBox, list, drop);
+    });
+    return h("div.assignees", {}, editors, dl,
+      h("button.small", { "data-testid": "assignee-add", title: "people found by another rule too", onclick: () => { rules.push({ role: "" }); store(rules); renderPanel(); } }, "+ or also"));
   }
-
   function rightsEditor(node) {
     const rights = node.fields && typeof node.fields === "object" ? node.fields : {};
     return h("table.rights", { "data-testid": "field-rights" }, formFields.map((f) => h("tr", {},

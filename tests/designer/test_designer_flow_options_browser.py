@@ -1,7 +1,7 @@
 """The flow designer's side panel edits every option of an approval node (headless Chromium): description, who when
 nobody is found (if_none), quorum, the rejection policy, managers several levels up, reasons required to reject or
 return, where a task may be returned to, escalation (action, reassign role, working time), the rights of the fields
-not listed, and checks when a task is done. The panel shows what the file says; the saved YAML holds what was chosen
+not listed, checks when a task is done, and people found by several rules. The panel shows what the file says; the saved YAML holds what was chosen
 and the app still checks out. Screenshots of a failing test go to test-artifacts/."""
 from __future__ import annotations
 
@@ -54,6 +54,11 @@ def test_approval_node_options_are_shown_edited_and_saved(server, browser, folde
     panel.get_by_test_id("prop-mode").select_option("quorum")
     panel.get_by_test_id("prop-quorum-value").fill("2")
     panel.get_by_test_id("prop-reject_policy").select_option("after_all")
+    # the director, or also a named user: two rules
+    page.get_by_test_id("node-director_review").click()
+    panel.get_by_test_id("assignee-add").click()
+    panel.get_by_test_id("assignee-kind-1").select_option("users")
+    panel.get_by_test_id("assignee-value-1").fill("boss, fin_wang")
     page.wait_for_timeout(400)
     page.get_by_test_id("save").click()
     page.get_by_test_id("status").filter(has_text="Saved — the app checks out").wait_for()
@@ -70,3 +75,4 @@ def test_approval_node_options_are_shown_edited_and_saved(server, browser, folde
     assert lead["validations"] == [{"expr": "quantity > 0", "message": "give a quantity"}]
     finance = _node(saved, "finance_countersign")
     assert (finance["mode"], finance["quorum"], finance["reject_policy"]) == ("quorum", {"count": 2}, "after_all")
+    assert _node(saved, "director_review")["assignees"] == [{"role": "director"}, {"users": ["boss", "fin_wang"]}]
