@@ -24,6 +24,8 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
   const functions = meta.functions.map((f) => f.name);
   const formKeys = [];
   const roles = []; // the app's roles (org.yaml), for the rights table
+  const otherForms = {}; // form key → its field keys (for relation, lookup and rollup options)
+  const otherRelations = {}; // form key → [{key, to}] its single relations
   let selected = null; // the selected field object (or null: the form itself)
   let activeTab = null; // the section shown when the form's sections are tabs or steps
   let errors = file.errors;
@@ -432,6 +434,7 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
     const shown = isText ? text(value) : value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
     const el = h("input", { value: shown, "data-testid": testid, spellcheck: "false" });
     if (prop === "to") el.setAttribute("list", "dl-forms");
+    if (["display", "relation", "field", "over"].includes(prop)) el.setAttribute("list", `dl-${prop}`); // offered names (see suggestions)
     el.addEventListener("input", () => {
       const raw = el.value;
       let v = raw;
@@ -516,6 +519,21 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
       setProp(model, "related_lists", [...list, { form: formKeys.find((k) => k !== model.key) || "", field: "" }]); renderPanel(); } }, "+ related list"));
   }
 
+  // names a relation, lookup or rollup option may take: the target form's fields, this form's relations and sub-tables
+  function suggestions(f) {
+    const fieldsOf = (form) => (form === model.key ? model.fields.map((x) => x.key) : otherForms[form] || []);
+    const siblings = siblingsOf(f);
+    const relation = siblings.find((x) => x.key === f.relation && x.type === "relation");
+    const relations = siblings.filter((x) => x.type === "relation" && !x.many).map((x) => x.key);
+    const back = Object.entries(otherRelations).flatMap(([form, rels]) => rels.filter((r) => r.to === model.key).map((r) => `${form}.${r.key}`));
+    return {
+      display: f.type === "relation" ? fieldsOf(f.to) : [],
+      relation: relations,
+      field: f.type === "lookup" ? fieldsOf(relation?.to) : f.type === "rollup" ? (siblings.find((x) => x.key === f.over)?.fields || []).map((x) => x.key).concat(f.over?.includes(".") ? fieldsOf(f.over.split(".")[0]) : []) : [],
+      over: [...model.fields.filter((x) => x.type === "subtable").map((x) => x.key), ...back],
+    };
+  }
+
   function renderPanel() {
     exprErrorEls.clear();
     if (!selected) {
@@ -555,6 +573,7 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
     const errs = errors.filter((e) => e.file === path && pathOf.get(f) && (e.path === pathOf.get(f) || e.path.startsWith(pathOf.get(f) + ".")));
     panel.replaceChildren(h("h3", {}, `${t.label || f.type} field`), ...rows,
       h("datalist", { id: "dl-forms" }, formKeys.map((k) => h("option", { value: k }))),
+      ...Object.entries(suggestions(f)).map(([prop, names]) => h("datalist", { id: `dl-${prop}` }, names.map((k) => h("option", { value: k })))),
       h("div.field-errors", {}, errs.map((e) => h("div.card-error", {}, `${e.path}: ${e.message}`))));
     markErrors();
   }
@@ -650,6 +669,14 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
   try {
     const { files } = await (await import("./api.js")).get(`/api/designer/apps/${encodeURIComponent(app)}/files`);
     formKeys.push(...files.filter((x) => x.kind === "form" && x.key).map((x) => x.key));
+    try {
+      const { datasets } = await (await import("./api.js")).get(`/api/designer/apps/${encodeURIComponent(app)}/datasets?without=${encodeURIComponent(path)}`);
+      for (const d of datasets.filter((x) => x.group === "form")) {
+        const own = d.fields.filter((x) => !x.name.includes("."));
+        otherForms[d.name] = own.map((x) => x.name);
+        otherRelations[d.name] = own.filter((x) => x.type === "relation" && x.target).map((x) => ({ key: x.name, to: x.target }));
+      }
+    } catch (_) { /* suggestions only */ }
     if (files.some((x) => x.path === "org.yaml")) {
       roles.push(...((await (await import("./api.js")).get(`/api/designer/apps/${encodeURIComponent(app)}/files/org.yaml`)).data?.roles || []).map((r) => r.key), "*");
     }

@@ -69,6 +69,18 @@ def test_every_field_option_has_a_control_and_the_new_ones_save(server, browser,
     schema_options = set(json.loads(SCHEMA.read_text())["$defs"]["field"]["properties"]) - {"fields"}
     assert schema_options - offered_anywhere == set()
 
+    # the names a relation, lookup or rollup may take are offered
+    def offered_names(field: str, prop: str) -> list[str]:
+        page.get_by_test_id(f"field-{field}").locator(".card-head").first.click()
+        page.wait_for_function(f"document.querySelector('[data-testid=prop-key]').value === '{field}'")
+        assert page.get_by_test_id(f"prop-{prop}").get_attribute("list") == f"dl-{prop}"
+        return page.eval_on_selector_all(f"#dl-{prop} option", "os => os.map(o => o.value)")
+    assert {"name", "rating", "city"} <= set(offered_names("f_relation", "display"))
+    assert offered_names("f_lookup", "relation") == ["f_relation"]
+    assert {"name", "rating", "city"} <= set(offered_names("f_lookup", "field"))
+    assert offered_names("f_rollup", "over") == ["f_subtable"]
+    assert offered_names("f_rollup", "field") == ["s_name"]
+
     # a pattern with its message, and masking
     page.get_by_test_id("field-f_text").locator(".card-head").first.click()
     page.get_by_test_id("prop-pattern").fill("^[A-Z]+$")
