@@ -4,8 +4,8 @@ import { debounce, fileUrl, get, h, text } from "./api.js";
 import { FileSession, Toolbar } from "./session.js";
 
 const TRIGGERS = ["record", "flow", "schedule", "date", "button"];
-const ACTIONS = ["set", "create", "update", "start_flow", "notify", "webhook"];
-const ACTION_LABEL = { set: "Set fields", create: "Create record", update: "Update records", start_flow: "Start flow",
+export const ACTIONS = ["set", "create", "update", "start_flow", "notify", "webhook"];
+export const ACTION_LABEL = { set: "Set fields", create: "Create record", update: "Update records", start_flow: "Start flow",
   notify: "Notify", webhook: "Webhook" };
 
 // create … for_each: one record per sub-table row, per number up to a count, per list item, per instalment
@@ -72,90 +72,9 @@ export async function mountAutomationEditor(root, { app, path, meta, reload }) {
     if (saved) { errors = saved.errors; markErrors(); }
   }
 
-  // -- small inputs -------------------------------------------------------------------------------------------
-  const fieldsOf = (formKey) => forms[formKey] || [];
-  const formKey = () => model.when.form;
-  const list = (values) => (Array.isArray(values) ? values.join(", ") : values ?? "");
-  const parseList = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
-  function select(values, current, onchange, testid, blank = false) {
-    return h("select", { "data-testid": testid, onchange: (ev) => onchange(ev.target.value) },
-      blank ? h("option", { value: "" }, "—") : "",
-      [...new Set([...(current && !values.includes(current) ? [current] : []), ...values])].map((v) => h("option", { value: v, selected: v === current }, v)));
-  }
-  function textIn(obj, prop, testid, { number = false, placeholder = "", rerender = false } = {}) {
-    return h("input", { value: obj[prop] ?? "", placeholder, "data-testid": testid, type: number ? "number" : "text",
-      oninput: (ev) => {
-        const v = ev.target.value;
-        if (v === "") delete obj[prop]; else obj[prop] = number ? Number(v) : v;
-        changed(rerender);
-      } });
-  }
-  // an expression input that completes field and function names (↑/↓, Enter or Tab)
-  function exprIn(obj, prop, testid, names, set = (v) => { if (v === "") delete obj[prop]; else obj[prop] = v; }) {
-    const input = h("input.expr", { value: obj[prop] ?? "", spellcheck: "false", autocomplete: "off", "data-testid": testid });
-    const menu = h("ul.complete", { hidden: true, "data-testid": `${testid}-complete` });
-    let items = [];
-    let active = 0;
-    const word = () => (input.value.slice(0, input.selectionStart).match(/[A-Za-z_][A-Za-z0-9_.]*$/) || [""])[0];
-    const accept = (name) => {
-      const w = word();
-      const start = input.selectionStart - w.length;
-      const insert = functions.includes(name) ? `${name}(` : name;
-      input.value = input.value.slice(0, start) + insert + input.value.slice(input.selectionStart);
-      input.setSelectionRange(start + insert.length, start + insert.length);
-      menu.hidden = true;
-      set(input.value);
-      changed(false);
-    };
-    input.addEventListener("input", () => {
-      set(input.value);
-      changed(false);
-      const w = word().toLowerCase();
-      items = w ? [...names(), ...functions].filter((n) => n.toLowerCase().startsWith(w) && n.toLowerCase() !== w).slice(0, 8) : [];
-      active = 0;
-      menu.replaceChildren(...items.map((n, i) => h(`li${i ? "" : ".active"}`, { onmousedown: (ev) => { ev.preventDefault(); accept(n); } },
-        n, h("small", {}, functions.includes(n) ? " function" : " field"))));
-      menu.hidden = !items.length;
-    });
-    input.addEventListener("keydown", (ev) => {
-      if (menu.hidden) return;
-      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
-        ev.preventDefault();
-        active = (active + (ev.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
-        [...menu.children].forEach((li, i) => li.classList.toggle("active", i === active));
-      } else if (ev.key === "Enter" || ev.key === "Tab") { ev.preventDefault(); accept(items[active]); } else if (ev.key === "Escape") menu.hidden = true;
-    });
-    input.addEventListener("blur", () => setTimeout(() => { menu.hidden = true; }, 150));
-    return h("div.expr-box", {}, input, menu);
-  }
-  const recordNames = () => fieldsOf(formKey()).map((f) => f.key);
-  // field → expression rows (set, create values, update match/set, webhook body)
-  function mapping(obj, prop, testid, keyNames, valueNames) {
-    if (!obj[prop] || typeof obj[prop] !== "object") obj[prop] = {};
-    const m = obj[prop];
-    const rows = Object.entries(m).map(([k, v], i) => {
-      const key = h("input.au-key", { value: k, "data-testid": `${testid}-key-${i}`, list: `${testid}-keys` });
-      key.addEventListener("change", () => {
-        const entries = Object.entries(m);
-        entries[i][0] = key.value.trim();
-        for (const x of Object.keys(m)) delete m[x];
-        for (const [a, b] of entries) if (a) m[a] = b;
-        changed();
-      });
-      const value = exprIn({ v: v === null || v === undefined ? "" : String(v) }, "v", `${testid}-value-${i}`, valueNames,
-        (x) => { m[k] = x; });
-      return h("div.au-row", {}, key, h("span", {}, "="), value,
-        h("button.delete", { title: "Remove", onclick: () => { delete m[k]; changed(); } }, "×"));
-    });
-    return h("div.au-mapping", { "data-testid": testid }, rows,
-      h("datalist", { id: `${testid}-keys` }, keyNames().map((n) => h("option", { value: n }))),
-      h("button.small", { "data-testid": `${testid}-add`, onclick: () => {
-        let n = 1; while (`field_${n}` in m) n++;
-        const free = keyNames().find((x) => !(x in m));
-        m[free || `field_${n}`] = "";
-        changed();
-      } }, "+ value"));
-  }
+  const kit = actionKit({ functions, changed: (r) => changed(r), forms: () => forms, flows: () => flows, subtables: () => subtables,
+    formKey: () => model.when.form, idPrefix: "au-action", pathPrefix: "then", remove: (i) => { model.then.splice(i, 1); changed(); } });
+  const { fieldsOf, formKey, list, parseList, select, textIn, exprIn, recordNames, actionBlock } = kit;
 
   // -- blocks -------------------------------------------------------------------------------------------------
   function renderWhen() {
@@ -203,83 +122,6 @@ export async function mountAutomationEditor(root, { app, path, meta, reload }) {
       h("small.muted", {}, "empty: always"), h("div.au-errors"));
   }
 
-  // the names an action's values may use for the current item of its for_each
-  function itemNames(each) {
-    const mode = eachMode(each);
-    if (mode === "rows") return [...(subtables[formKey()]?.[each.rows] || []).map((k) => `item.${k}`), "index"];
-    if (mode === "schedule") return [...SCHEDULE_ITEM.map((k) => `item.${k}`), "index"];
-    return mode ? ["item", "index"] : [];
-  }
-  function eachEditor(body, tid) {
-    const mode = eachMode(body.for_each);
-    const each = body.for_each;
-    const keep = (obj, prop) => (v) => { obj[prop] = v; };
-    const box = h("div.au-each", { "data-testid": `${tid}-each-box` }, h("label.inline", {}, "once, or one record per ",
-      h("select", { "data-testid": `${tid}-each`, onchange: (ev) => {
-        const m = ev.target.value;
-        if (!m) delete body.for_each;
-        else if (m === "rows") body.for_each = { rows: Object.keys(subtables[formKey()] || {})[0] || "" };
-        else if (m === "schedule") body.for_each = { schedule: { principal: "", annual_rate: "", months: "" } };
-        else body.for_each = { [m]: "" };
-        changed();
-      } }, h("option", { value: "" }, "— (one record)"), EACH.map((m) => h("option", { value: m, selected: m === mode }, EACH_LABEL[m])))));
-    if (mode === "rows") {
-      box.append(h("label.inline", {}, "sub-table ", select(Object.keys(subtables[formKey()] || {}), each.rows, (v) => { each.rows = v; changed(); }, `${tid}-each-rows`)));
-    } else if (mode === "count" || mode === "list") {
-      if (typeof each[mode] === "number") each[mode] = String(each[mode]);
-      box.append(h("label.inline", {}, mode === "count" ? "count " : "list ", exprIn(each, mode, `${tid}-each-${mode}`, recordNames, keep(each, mode))));
-    } else if (mode === "schedule") {
-      const sched = (each.schedule && typeof each.schedule === "object") ? each.schedule : (each.schedule = {});
-      for (const k of SCHEDULE_PARTS) {
-        if (typeof sched[k] === "number") sched[k] = String(sched[k]);
-        box.append(h("label.inline", {}, `${k.replace("_", " ")} `, exprIn(sched, k, `${tid}-each-${k}`, recordNames,
-          k === "method" ? (v) => { if (v === "") delete sched.method; else sched.method = v; } : keep(sched, k))));
-      }
-      box.append(h("small.muted", {}, "method: 'equal_payment', 'equal_principal' or 'interest_first' (an expression)"));
-    }
-    if (mode) box.append(h("small.muted.au-each-names", {}, `values may use ${itemNames(each).join(", ")}`));
-    return box;
-  }
-
-  function actionBlock(action, i) {
-    const type = Object.keys(action)[0];
-    const body = action[type];
-    const parts = [];
-    const tid = `au-action-${i}`;
-    if (type === "set") parts.push(mapping(action, "set", `${tid}-set`, recordNames, recordNames));
-    else if (type === "create") {
-      parts.push(h("label.inline", {}, "form ", select(Object.keys(forms), body.form, (v) => { body.form = v; changed(); }, `${tid}-form`)),
-        eachEditor(body, tid),
-        mapping(body, "values", `${tid}-values`, () => fieldsOf(body.form).map((f) => f.key), () => [...recordNames(), ...itemNames(body.for_each)]));
-    } else if (type === "update") {
-      const target = () => fieldsOf(body.form).map((f) => f.key);
-      const both = () => [...target(), ...recordNames().map((n) => `record.${n}`)];
-      parts.push(h("label.inline", {}, "form ", select(Object.keys(forms), body.form, (v) => { body.form = v; changed(); }, `${tid}-form`)),
-        h("div", {}, h("small.muted", {}, "match (equal values)"), mapping(body, "match", `${tid}-match`, target, both)),
-        h("label.inline", {}, "where ", exprIn(body, "where", `${tid}-where`, both)),
-        h("div", {}, h("small.muted", {}, "set"), mapping(body, "set", `${tid}-set`, target, both)),
-        h("label.inline", {}, "limit ", textIn(body, "limit", `${tid}-limit`, { number: true })));
-    } else if (type === "start_flow") {
-      parts.push(select(flows, body, (v) => { action.start_flow = v; changed(); }, `${tid}-flow`));
-    } else if (type === "notify") {
-      body.to ||= {};
-      const who = (k, label) => h("label.inline", {}, label, h("input", { value: list(body.to[k]), "data-testid": `${tid}-${k}`,
-        list: k === "roles" ? "au-roles-list" : k === "fields" ? "au-fields" : undefined,
-        oninput: (ev) => { const v = parseList(ev.target.value); if (v.length) body.to[k] = v; else delete body.to[k]; changed(false); } }));
-      parts.push(who("users", "users "), who("roles", "roles "), who("fields", "user fields "),
-        h("label.inline", {}, "title ", textIn(body, "title", `${tid}-title`, { placeholder: "New {{title}}" })),
-        h("label.inline", {}, "body ", textIn(body, "body", `${tid}-body`)));
-    } else if (type === "webhook") {
-      parts.push(h("label.inline", {}, "url ", textIn(body, "url", `${tid}-url`)),
-        h("div", {}, h("small.muted", {}, "body"), mapping(body, "body", `${tid}-body`, () => [], recordNames)));
-    } else {
-      parts.push(h("code", {}, JSON.stringify(action)));
-    }
-    return h("div.au-block.au-action", { "data-testid": tid, "data-path": `then[${i}]`, "data-type": type },
-      h("div.au-action-head", {}, h("strong", {}, ACTION_LABEL[type] || type),
-        h("button.delete", { title: "Remove", "data-testid": `${tid}-remove`, onclick: () => { model.then.splice(i, 1); changed(); } }, "×")),
-      ...parts, h("div.au-errors"));
-  }
 
   function render() {
     head.replaceChildren(h("label.inline", {}, "key ", textIn(model, "key", "au-key")),
@@ -332,4 +174,175 @@ export async function mountAutomationEditor(root, { app, path, meta, reload }) {
   render();
   toolbar.showErrors(errors);
   session.watch();
+}
+
+
+// The blocks of actions (set, create … for_each, update, start_flow, notify, webhook) and their small inputs, shared
+// by the automation editor and the flow designer's automation nodes. ``ctx``: functions (names completed), changed
+// (rerender?), forms / flows / subtables (getters: the app's lists), formKey (the record's form), idPrefix and
+// pathPrefix (test ids and error paths of the blocks), remove(i).
+export function actionKit(ctx) {
+  // -- small inputs -------------------------------------------------------------------------------------------
+  const fieldsOf = (formKey) => ctx.forms()[formKey] || [];
+  const formKey = () => ctx.formKey();
+  const list = (values) => (Array.isArray(values) ? values.join(", ") : values ?? "");
+  const parseList = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
+  function select(values, current, onchange, testid, blank = false) {
+    return h("select", { "data-testid": testid, onchange: (ev) => onchange(ev.target.value) },
+      blank ? h("option", { value: "" }, "—") : "",
+      [...new Set([...(current && !values.includes(current) ? [current] : []), ...values])].map((v) => h("option", { value: v, selected: v === current }, v)));
+  }
+  function textIn(obj, prop, testid, { number = false, placeholder = "", rerender = false } = {}) {
+    return h("input", { value: obj[prop] ?? "", placeholder, "data-testid": testid, type: number ? "number" : "text",
+      oninput: (ev) => {
+        const v = ev.target.value;
+        if (v === "") delete obj[prop]; else obj[prop] = number ? Number(v) : v;
+        ctx.changed(rerender);
+      } });
+  }
+  // an expression input that completes field and function names (↑/↓, Enter or Tab)
+  function exprIn(obj, prop, testid, names, set = (v) => { if (v === "") delete obj[prop]; else obj[prop] = v; }) {
+    const input = h("input.expr", { value: obj[prop] ?? "", spellcheck: "false", autocomplete: "off", "data-testid": testid });
+    const menu = h("ul.complete", { hidden: true, "data-testid": `${testid}-complete` });
+    let items = [];
+    let active = 0;
+    const word = () => (input.value.slice(0, input.selectionStart).match(/[A-Za-z_][A-Za-z0-9_.]*$/) || [""])[0];
+    const accept = (name) => {
+      const w = word();
+      const start = input.selectionStart - w.length;
+      const insert = ctx.functions.includes(name) ? `${name}(` : name;
+      input.value = input.value.slice(0, start) + insert + input.value.slice(input.selectionStart);
+      input.setSelectionRange(start + insert.length, start + insert.length);
+      menu.hidden = true;
+      set(input.value);
+      ctx.changed(false);
+    };
+    input.addEventListener("input", () => {
+      set(input.value);
+      ctx.changed(false);
+      const w = word().toLowerCase();
+      items = w ? [...names(), ...ctx.functions].filter((n) => n.toLowerCase().startsWith(w) && n.toLowerCase() !== w).slice(0, 8) : [];
+      active = 0;
+      menu.replaceChildren(...items.map((n, i) => h(`li${i ? "" : ".active"}`, { onmousedown: (ev) => { ev.preventDefault(); accept(n); } },
+        n, h("small", {}, ctx.functions.includes(n) ? " function" : " field"))));
+      menu.hidden = !items.length;
+    });
+    input.addEventListener("keydown", (ev) => {
+      if (menu.hidden) return;
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        active = (active + (ev.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+        [...menu.children].forEach((li, i) => li.classList.toggle("active", i === active));
+      } else if (ev.key === "Enter" || ev.key === "Tab") { ev.preventDefault(); accept(items[active]); } else if (ev.key === "Escape") menu.hidden = true;
+    });
+    input.addEventListener("blur", () => setTimeout(() => { menu.hidden = true; }, 150));
+    return h("div.expr-box", {}, input, menu);
+  }
+  const recordNames = () => fieldsOf(formKey()).map((f) => f.key);
+  // field → expression rows (set, create values, update match/set, webhook body)
+  function mapping(obj, prop, testid, keyNames, valueNames) {
+    if (!obj[prop] || typeof obj[prop] !== "object") obj[prop] = {};
+    const m = obj[prop];
+    const rows = Object.entries(m).map(([k, v], i) => {
+      const key = h("input.au-key", { value: k, "data-testid": `${testid}-key-${i}`, list: `${testid}-keys` });
+      key.addEventListener("change", () => {
+        const entries = Object.entries(m);
+        entries[i][0] = key.value.trim();
+        for (const x of Object.keys(m)) delete m[x];
+        for (const [a, b] of entries) if (a) m[a] = b;
+        ctx.changed();
+      });
+      const value = exprIn({ v: v === null || v === undefined ? "" : String(v) }, "v", `${testid}-value-${i}`, valueNames,
+        (x) => { m[k] = x; });
+      return h("div.au-row", {}, key, h("span", {}, "="), value,
+        h("button.delete", { title: "Remove", onclick: () => { delete m[k]; ctx.changed(); } }, "×"));
+    });
+    return h("div.au-mapping", { "data-testid": testid }, rows,
+      h("datalist", { id: `${testid}-keys` }, keyNames().map((n) => h("option", { value: n }))),
+      h("button.small", { "data-testid": `${testid}-add`, onclick: () => {
+        let n = 1; while (`field_${n}` in m) n++;
+        const free = keyNames().find((x) => !(x in m));
+        m[free || `field_${n}`] = "";
+        ctx.changed();
+      } }, "+ value"));
+  }
+
+  // the names an action's values may use for the current item of its for_each
+  function itemNames(each) {
+    const mode = eachMode(each);
+    if (mode === "rows") return [...(ctx.subtables()[formKey()]?.[each.rows] || []).map((k) => `item.${k}`), "index"];
+    if (mode === "schedule") return [...SCHEDULE_ITEM.map((k) => `item.${k}`), "index"];
+    return mode ? ["item", "index"] : [];
+  }
+  function eachEditor(body, tid) {
+    const mode = eachMode(body.for_each);
+    const each = body.for_each;
+    const keep = (obj, prop) => (v) => { obj[prop] = v; };
+    const box = h("div.au-each", { "data-testid": `${tid}-each-box` }, h("label.inline", {}, "once, or one record per ",
+      h("select", { "data-testid": `${tid}-each`, onchange: (ev) => {
+        const m = ev.target.value;
+        if (!m) delete body.for_each;
+        else if (m === "rows") body.for_each = { rows: Object.keys(ctx.subtables()[formKey()] || {})[0] || "" };
+        else if (m === "schedule") body.for_each = { schedule: { principal: "", annual_rate: "", months: "" } };
+        else body.for_each = { [m]: "" };
+        ctx.changed();
+      } }, h("option", { value: "" }, "— (one record)"), EACH.map((m) => h("option", { value: m, selected: m === mode }, EACH_LABEL[m])))));
+    if (mode === "rows") {
+      box.append(h("label.inline", {}, "sub-table ", select(Object.keys(ctx.subtables()[formKey()] || {}), each.rows, (v) => { each.rows = v; ctx.changed(); }, `${tid}-each-rows`)));
+    } else if (mode === "count" || mode === "list") {
+      if (typeof each[mode] === "number") each[mode] = String(each[mode]);
+      box.append(h("label.inline", {}, mode === "count" ? "count " : "list ", exprIn(each, mode, `${tid}-each-${mode}`, recordNames, keep(each, mode))));
+    } else if (mode === "schedule") {
+      const sched = (each.schedule && typeof each.schedule === "object") ? each.schedule : (each.schedule = {});
+      for (const k of SCHEDULE_PARTS) {
+        if (typeof sched[k] === "number") sched[k] = String(sched[k]);
+        box.append(h("label.inline", {}, `${k.replace("_", " ")} `, exprIn(sched, k, `${tid}-each-${k}`, recordNames,
+          k === "method" ? (v) => { if (v === "") delete sched.method; else sched.method = v; } : keep(sched, k))));
+      }
+      box.append(h("small.muted", {}, "method: 'equal_payment', 'equal_principal' or 'interest_first' (an expression)"));
+    }
+    if (mode) box.append(h("small.muted.au-each-names", {}, `values may use ${itemNames(each).join(", ")}`));
+    return box;
+  }
+
+  function actionBlock(action, i) {
+    const type = Object.keys(action)[0];
+    const body = action[type];
+    const parts = [];
+    const tid = `${ctx.idPrefix}-${i}`;
+    if (type === "set") parts.push(mapping(action, "set", `${tid}-set`, recordNames, recordNames));
+    else if (type === "create") {
+      parts.push(h("label.inline", {}, "form ", select(Object.keys(ctx.forms()), body.form, (v) => { body.form = v; ctx.changed(); }, `${tid}-form`)),
+        eachEditor(body, tid),
+        mapping(body, "values", `${tid}-values`, () => fieldsOf(body.form).map((f) => f.key), () => [...recordNames(), ...itemNames(body.for_each)]));
+    } else if (type === "update") {
+      const target = () => fieldsOf(body.form).map((f) => f.key);
+      const both = () => [...target(), ...recordNames().map((n) => `record.${n}`)];
+      parts.push(h("label.inline", {}, "form ", select(Object.keys(ctx.forms()), body.form, (v) => { body.form = v; ctx.changed(); }, `${tid}-form`)),
+        h("div", {}, h("small.muted", {}, "match (equal values)"), mapping(body, "match", `${tid}-match`, target, both)),
+        h("label.inline", {}, "where ", exprIn(body, "where", `${tid}-where`, both)),
+        h("div", {}, h("small.muted", {}, "set"), mapping(body, "set", `${tid}-set`, target, both)),
+        h("label.inline", {}, "limit ", textIn(body, "limit", `${tid}-limit`, { number: true })));
+    } else if (type === "start_flow") {
+      parts.push(select(ctx.flows(), body, (v) => { action.start_flow = v; ctx.changed(); }, `${tid}-flow`));
+    } else if (type === "notify") {
+      body.to ||= {};
+      const who = (k, label) => h("label.inline", {}, label, h("input", { value: list(body.to[k]), "data-testid": `${tid}-${k}`,
+        list: k === "roles" ? "au-roles-list" : k === "fields" ? "au-fields" : undefined,
+        oninput: (ev) => { const v = parseList(ev.target.value); if (v.length) body.to[k] = v; else delete body.to[k]; ctx.changed(false); } }));
+      parts.push(who("users", "users "), who("roles", "roles "), who("fields", "user fields "),
+        h("label.inline", {}, "title ", textIn(body, "title", `${tid}-title`, { placeholder: "New {{title}}" })),
+        h("label.inline", {}, "body ", textIn(body, "body", `${tid}-body`)));
+    } else if (type === "webhook") {
+      parts.push(h("label.inline", {}, "url ", textIn(body, "url", `${tid}-url`)),
+        h("div", {}, h("small.muted", {}, "body"), mapping(body, "body", `${tid}-body`, () => [], recordNames)));
+    } else {
+      parts.push(h("code", {}, JSON.stringify(action)));
+    }
+    return h("div.au-block.au-action", { "data-testid": tid, "data-path": `${ctx.pathPrefix}[${i}]`, "data-type": type },
+      h("div.au-action-head", {}, h("strong", {}, ACTION_LABEL[type] || type),
+        h("button.delete", { title: "Remove", "data-testid": `${tid}-remove`, onclick: () => { ctx.remove(i); } }, "×")),
+      ...parts, h("div.au-errors"));
+  }
+  return { fieldsOf, formKey, list, parseList, select, textIn, exprIn, recordNames, mapping, itemNames, eachEditor, actionBlock };
 }

@@ -2,6 +2,7 @@
 // node (people, approval mode, time limits, field rights) or edge (condition); problems on the nodes; auto
 // layout; simulate lights up the path a sample record would take.
 import { debounce, fileUrl, get, h, post, text } from "./api.js";
+import { ACTIONS, ACTION_LABEL, actionKit, newAction } from "./automation_editor.js";
 import { FileSession, Toolbar } from "./session.js";
 
 const NODE_TYPES = ["approval", "fill", "exclusive", "parallel", "join", "notify", "automation", "subflow", "end"];
@@ -32,6 +33,9 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
   const functions = meta.functions.map((f) => f.name);
   let formFields = []; // [{key, type, label}]
   let decisions = []; // the app's decision table keys (people from a decision)
+  const appForms = {}; // form key → [{key, type}] (an automation node's actions)
+  const appSubtables = {}; // form key → {sub-table key → [field keys]}
+  let appFlows = [];
   let roles = [];
   const posKey = `lw-flow-pos:${app}:${path}`;
   let positions = JSON.parse(localStorage.getItem(posKey) || "{}");
@@ -128,6 +132,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
     if (PEOPLE_TYPES.includes(type)) node.assignees = { role: roles[0] || "" };
     if (type === "approval") node.mode = "single";
     if (type === "end") node.outcome = "approved";
+    if (type === "automation") node.actions = [{ set: {} }];
     flow.nodes.push(node);
     if (x !== undefined) positions[node.id] = { x, y };
     savePositions();
@@ -332,6 +337,19 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
       } }, h("option", { value: "" }, "(default)"), RIGHTS.map((r) => h("option", { value: r, selected: rights[f.key] === r }, r)))))));
   }
 
+  // an automation node's actions, in the automation editor's blocks (on the flow's record)
+  function actionsEditor(n, idx) {
+    if (!Array.isArray(n.actions)) n.actions = [];
+    const kit = actionKit({ functions, changed: (rerender = true) => { changed(); if (rerender) renderPanel(); },
+      forms: () => appForms, flows: () => appFlows, subtables: () => appSubtables, formKey: () => flow.form,
+      idPrefix: "fa-action", pathPrefix: `nodes[${idx}].actions`,
+      remove: (i) => { n.actions.splice(i, 1); changed(); renderPanel(); } });
+    const type = h("select", { "data-testid": "fa-new-type" }, ACTIONS.map((t) => h("option", { value: t }, ACTION_LABEL[t])));
+    return h("div.fa-actions", { "data-testid": "fa-actions" }, n.actions.map((a, i) => kit.actionBlock(a, i)),
+      h("div.au-row", {}, type, h("button.small", { "data-testid": "fa-add", onclick: () => {
+        n.actions.push(newAction(type.value, flow.form, appFlows)); changed(); renderPanel(); } }, "+ action")));
+  }
+
   function renderNodeLabel(node) {
     const el = dfId.has(node.id) && canvasEl.querySelector(`#node-${dfId.get(node.id)} .drawflow_content_node`);
     if (el) el.innerHTML = nodeHtml(node);
@@ -447,6 +465,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
           h("button.delete", { title: "Remove", onclick: () => { checks.splice(i, 1); if (!checks.length) delete n.validations; changed(); renderPanel(); } }, "×"))),
           h("button.small", { "data-testid": "node-validation-add", onclick: () => { n.validations = [...checks, { expr: "true", message: "" }]; changed(); renderPanel(); } }, "+ check")));
       }
+      if (n.type === "automation") rows.push(h("h4", {}, "Actions"), actionsEditor(n, idx));
       if (n.type === "end") rows.push(field("outcome", textInput(n, "outcome")));
       if (n.type === "subflow") rows.push(field("flow", textInput(n, "flow")));
       rows.push(h("div.field-errors", {}, mine.filter((e) => e.path.startsWith(`nodes[${idx}]`)).map((e) => h("div.card-error", {}, `${e.path}: ${e.message}`))));
@@ -502,6 +521,13 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
     const org = files.find((x) => x.path === "org.yaml");
     if (org) roles = ((await get(fileUrl(app, "org.yaml"))).data.roles || []).map((r) => r.key);
     decisions = files.filter((x) => x.kind === "decision_table" && x.key).map((x) => x.key);
+    appFlows = files.filter((x) => x.kind === "flow" && x.key).map((x) => x.key);
+    const { datasets } = await get(`/api/designer/apps/${encodeURIComponent(app)}/datasets`);
+    for (const d of datasets.filter((x) => x.group === "form")) appForms[d.name] = d.fields.filter((f) => !f.name.includes(".")).map((f) => ({ key: f.name, type: f.type }));
+    for (const d of datasets.filter((x) => x.group === "subtable")) {
+      const [form, sub] = d.name.split(".");
+      (appSubtables[form] ||= {})[sub] = d.fields.filter((f) => !f.name.includes(".")).map((f) => f.name);
+    }
   } catch (_) { /* completion lists are a convenience */ }
   rebuild();
   renderPanel();

@@ -76,3 +76,52 @@ def test_approval_node_options_are_shown_edited_and_saved(server, browser, folde
     finance = _node(saved, "finance_countersign")
     assert (finance["mode"], finance["quorum"], finance["reject_policy"]) == ("quorum", {"count": 2}, "after_all")
     assert _node(saved, "director_review")["assignees"] == [{"role": "director"}, {"users": ["boss", "fin_wang"]}]
+
+
+MARK_FLOW = """key: mark_flow
+form: purchase_request
+label: Mark
+nodes:
+  - {id: start, type: start}
+  - id: mark
+    type: automation
+    actions:
+      - set: {urgent: "true"}
+  - {id: done, type: end, outcome: approved}
+edges:
+  - {from: start, to: mark}
+  - {from: mark, to: done}
+"""
+
+
+def test_an_automation_node_edits_its_actions_in_blocks(server, browser, folder) -> None:  # type: ignore[no-untyped-def]
+    path = folder / "flows/mark_flow.yaml"
+    path.write_text(MARK_FLOW)
+    page = browser()
+    sign_in(page, server, "admin")
+    page.goto(f"{server.url}/designer/#/app/purchasing/edit/flows/mark_flow.yaml")
+    page.get_by_test_id("node-mark").click()
+    panel = page.get_by_test_id("properties")
+    # the action as the automation editor shows it
+    assert panel.get_by_test_id("fa-action-0-set-key-0").input_value() == "urgent"
+    assert panel.get_by_test_id("fa-action-0-set-value-0").input_value() == "true"
+    # a field the form does not have is the engine's problem, listed under the node
+    panel.get_by_test_id("fa-action-0-set-key-0").fill("urgentt")
+    panel.get_by_test_id("fa-action-0-set-key-0").press("Tab")
+    page.get_by_test_id("problems").filter(has_text="urgentt").wait_for()
+    panel.get_by_test_id("fa-action-0-set-key-0").fill("urgent")
+    panel.get_by_test_id("fa-action-0-set-key-0").press("Tab")
+    page.get_by_test_id("problems").filter(has_text="No problems").wait_for()
+    # a notification added after it
+    panel.get_by_test_id("fa-new-type").select_option("notify")
+    panel.get_by_test_id("fa-add").click()
+    panel.get_by_test_id("fa-action-1-roles").fill("buyer")
+    panel.get_by_test_id("fa-action-1-title").fill("{{title}} marked")
+    panel.get_by_test_id("fa-action-1-fields").fill("")
+    page.wait_for_timeout(400)
+    page.get_by_test_id("save").click()
+    page.get_by_test_id("status").filter(has_text="Saved — the app checks out").wait_for()
+    saved = yaml.safe_load(path.read_text())
+    node = next(n for n in saved["nodes"] if n["id"] == "mark")
+    assert node["actions"] == [{"set": {"urgent": "true"}},
+                               {"notify": {"to": {"roles": ["buyer"]}, "title": "{{title}} marked"}}]
