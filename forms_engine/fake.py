@@ -671,7 +671,6 @@ def refresh_rollups(platform: Any, live: Any, generated: set[str]) -> int:
             for child, relation in links.get(key, ()):
                 column = live.tables[table_name(live.key, child)].c[relation]
                 ids.update(conn.execute(select(column).where(column.is_not(None)).distinct()).scalars())
-            for record_id in sorted(ids):
-                records._recalculate(conn, live, form, record_id, SYSTEM, 0, cascade=False)
+            records.recalculate_many(conn, live, form, sorted(ids), SYSTEM)
         done += len(ids)
     return done
