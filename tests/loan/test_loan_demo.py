@@ -69,7 +69,7 @@ def test_demo_load_publishes_the_app_with_users_and_linked_data(database, tmp_pa
         if inst["status"] == "finished":
             assert inst["outcome"] == "rejected" and stage == "rejected"
         else:
-            assert inst["status"] == "running" and stage in ("submitted", "approved"), (inst, stage)
+            assert inst["status"] == "running" and stage in ("submitted", "returned", "approved"), (inst, stage)
     reviewed = [p for p in passes if p["node"] in ("initial_review", "risk_review", "gm_approval")]
     assert reviewed and all(p["duration_s"] > 0 for p in reviewed)
     # every widget of the management cockpit shows something (to a general manager): rows with at least one figure
