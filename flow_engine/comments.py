@@ -63,3 +63,57 @@ def file_names(conn: Connection, history: list[dict[str, Any]]) -> None:
         ids = [int(a) for a in ((h.get("detail") or {}).get("attachments") or []) if str(a).isdigit()]
         if ids:
             h["files"] = [{"id": i, "name": names[i]} for i in ids if i in names]
+
+
+#: ``@name`` in a comment: a username (letters, digits, ``_ . -``) or a display name (any characters but spaces and
+#: punctuation that ends a mention)
+_MENTION_END = ".,;:!?，。；：！？、)）]」』\"'"
+
+
+def mentioned(text: str) -> list[str]:
+    """The names a comment mentions with ``@`` (in order, once each); an address like a@b.c mentions nobody."""
+    import re
+
+    out: list[str] = []
+    for name in re.findall(r"(?<![A-Za-z0-9_.])@([^\s@]+)", text):
+        name = name.rstrip(_MENTION_END)
+        for stop in "，。；：！？、":  # a CJK sentence goes on without a space after the name
+            name = name.split(stop, 1)[0]
+        if name and name[:64] not in out:
+            out.append(name[:64])
+    return out
+
+
+def notify_mentions(conn: Connection, platform: Any, *, text: str, who: Principal, app: str, form: Any,
+                    row: Mapping[str, Any], title: str, link: str) -> list[int]:
+    """Tell the people a comment mentions (``@username``, or ``@display name`` when one active user has it), kind
+    ``mention``, if they may read the flow's record; returns their ids. The commenter is not told."""
+    from sqlalchemy import or_, select
+
+    from engine.identity import load_principal
+    from engine.permissions import effective, in_scope
+    from engine.tables import users
+
+    names = mentioned(text)
+    service = platform.services.get("notifications")
+    if not names or service is None:
+        return []
+    rows = conn.execute(select(users.c.id, users.c.username, users.c.display_name).where(
+        users.c.is_active.is_(True), or_(users.c.username.in_(names), users.c.display_name.in_(names)))).all()
+    by_display: dict[str, list[int]] = {}
+    for r in rows:
+        by_display.setdefault(r.display_name, []).append(r.id)
+    ids: list[int] = []
+    for name in names:
+        found = [r.id for r in rows if r.username == name] or (by_display.get(name, []) if len(by_display.get(name, [])) == 1
+                                                                 else [])
+        ids.extend(i for i in found if i not in ids and i != who.id)
+    allowed = []
+    for user_id in ids:
+        person = load_principal(conn, user_id)
+        if person is not None and (person.is_admin or in_scope(effective(form.permissions, person).read, row, person)):
+            allowed.append(user_id)
+    if allowed:
+        service.send(conn, users=allowed, kind="mention", title=f"{who.display_name or who.username} mentioned you: "
+                     f"{title}", body=text[:500], link=link, app=app)
+    return allowed

@@ -33,7 +33,7 @@ from engine.permissions import Principal, effective, in_scope
 
 from . import runtime
 from .business_time import BusinessCalendar
-from .comments import attach_comment_files
+from .comments import attach_comment_files, notify_mentions
 from .directory import DbDirectory
 from .errors import FieldNotEditable, InvalidPayload, TaskNotFound, UnknownAction
 from .spec import FlowSpec
@@ -373,7 +373,13 @@ class FlowService:
         state, effects = runtime.act(pinned.flow, old, task.id, actor, "comment", now,
                                      {"text": text, "attachments": files}, directory=directory)
         status = self._commit(conn, inst, pinned, old, state, effects, directory, who, now, action="comment")
-        return {"instance": instance_id, "status": status}
+        live = self.platform.app(inst["app"])
+        form = live.spec.forms[pinned.flow.form]
+        told = notify_mentions(conn, self.platform, text=text, who=who, app=inst["app"], form=form,
+                               row=self._record_row(conn, live, form, inst["record_id"]),
+                               title=inst["title"] or f"{form.key} #{inst['record_id']}",
+                               link=f"/api/flows/instances/{inst['id']}")
+        return {"instance": instance_id, "status": status, "mentioned": told}
 
     def retry(self, conn: Connection, instance_id: int, who: Principal) -> dict[str, Any]:
         """An admin redoes the step that stopped an instance in its error state, on the record as it is now."""

@@ -120,3 +120,32 @@ def test_on_the_task_page_an_approver_comments_with_a_file(chromium, tmp_path: P
     entry = [h for h in instance(api, iid)["history"] if h["action"] == "comment"][-1]
     assert entry["files"][0]["name"] == "site-visit.pdf"
     platform.db.dispose()
+
+
+def test_a_comment_mentions_people_who_may_read_the_record(api, platform) -> None:  # type: ignore[no-untyped-def]
+    """``@username`` or ``@display name`` in a comment: a 'mention' notification with the comment and a link to the
+    instance, for each mentioned person who may read the flow's record — not for others, not for the commenter,
+    not for an e-mail address."""
+    iid = start(api, record(api))
+    said = api.as_("alice").post(f"/api/flows/instances/{iid}/comments", json={
+        "text": "@east_lead 请看报价，@王财务。Bob @bob cannot see it; @nobody, me @alice, mail alice@example.com"})
+    assert said.status_code in (200, 201), said.text
+    ids = {name: _user_id(platform, name) for name in ("east_lead", "fin_wang", "bob", "alice")}
+    assert sorted(said.json()["mentioned"]) == sorted([ids["east_lead"], ids["fin_wang"]])
+
+    def mentions(user: str) -> list[dict[str, Any]]:
+        items = api.as_(user).get("/api/notifications").json()["items"]
+        return [n for n in items if n["kind"] == "mention"]
+
+    for user in ("east_lead", "fin_wang"):
+        [note] = mentions(user)
+        assert note["title"].startswith("Alice mentioned you") and "请看报价" in note["body"]
+        assert note["link"].endswith(f"/flows/instances/{iid}")
+    assert mentions("bob") == [] and mentions("alice") == []
+
+
+def _user_id(platform: Any, username: str) -> int:
+    from engine.tables import users
+
+    with platform.db.connect() as conn:
+        return int(conn.execute(select(users.c.id).where(users.c.username == username)).scalar_one())
