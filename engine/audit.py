@@ -12,7 +12,17 @@ from .direct import Direct
 from .tables import audit_log
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # the common case first, without the isinstance checks below (this runs for every value)
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (datetime, date, time)):

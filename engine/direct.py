@@ -17,6 +17,7 @@ Not for reads that need result processing, nor statements with expanding (``IN``
 """
 from __future__ import annotations
 
+import operator
 import weakref
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -36,7 +37,8 @@ class DirectRow(dict):  # type: ignore[type-arg]
 
 
 class _Prepared:
-    __slots__ = ("sql", "names", "processors", "defaults", "positional", "dialect", "columns", "_readers")
+    __slots__ = ("sql", "names", "processors", "defaults", "positional", "dialect", "columns", "_readers", "_get",
+                 "_process")
 
     def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
@@ -53,6 +55,8 @@ class _Prepared:
         #: value), used unless the call gives one
         self.defaults: dict[str, Any] = {name: compiled.binds[name].effective_value for name in names
                                          if name in compiled.binds and not compiled.binds[name].required}
+        self._get = operator.itemgetter(*names) if names else None
+        self._process = tuple((i, p, none) for i, (_, p, none) in enumerate(self.processors) if p is not None)
         self.dialect = dialect
         #: result columns (key, type) of a select or RETURNING, in order
         self.columns: tuple[tuple[str, Any], ...] = tuple((c.keyname, c.type) for c in compiled._result_columns)
@@ -70,8 +74,13 @@ class _Prepared:
     def params(self, values: Mapping[str, Any]) -> Any:
         if self.defaults:
             values = {**self.defaults, **values}
-        out = [v if p is None else (none if v is None and none is not _CALL else p(v))
-               for name, p, none in self.processors for v in (values[name],)]
+        if self._get is None:
+            return () if self.positional else {}
+        got = self._get(values)
+        out = list(got) if len(self.names) > 1 else [got]
+        for i, p, none in self._process:
+            v = out[i]
+            out[i] = none if v is None and none is not _CALL else p(v)
         return tuple(out) if self.positional else dict(zip(self.names, out))
 
 

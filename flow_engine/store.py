@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
+from engine.audit import jsonable as _jsonable
 from engine.direct import Direct, DirectInsertReturning
 from engine.errors import PreconditionFailed
 
@@ -95,10 +96,15 @@ def task_and_instance(conn: Connection, task_id: int) -> Mapping[str, Any] | Non
     return query.first(conn, {"b_task": task_id})
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def _plain(record: Any) -> dict[str, Any]:
     out = {}
     for key, value in record.__dict__.items():
-        if isinstance(value, datetime):
+        if type(value) in _SCALARS:
+            pass
+        elif isinstance(value, datetime):
             value = value.isoformat()
         elif isinstance(value, tuple):
             value = list(value)
@@ -215,10 +221,6 @@ def persist_step(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old: 
     return Persisted(version, open_tasks)
 
 
-def _jsonable(value: Any) -> Any:
-    from engine.audit import jsonable
-
-    return jsonable(value)
 
 
 def _sync_tasks(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old_tasks: Mapping[str, Any],
