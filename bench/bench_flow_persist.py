@@ -147,14 +147,17 @@ def _alternating(platform: Any, count: int, rounds: int = 6) -> tuple[float, flo
 
 
 def statements_per_step(count: int = 100) -> tuple[float, list[tuple[float, str]]]:
-    """SQL statements per step (start or approval, BEGIN included; the records are made beforehand) on SQLite,
-    counted with SQLAlchemy's ``before_cursor_execute``: the total and per statement (its first line)."""
+    """SQL statements per step (start or approval, BEGIN included, COMMIT not; the records are made beforehand) on
+    SQLite, as SQLite itself runs them (its trace callback, so statements run on the driver's cursor count too;
+    each row of an executemany counts as one): the total and per statement (values blanked)."""
+    import re
     from collections import Counter
 
     from sqlalchemy import event
 
     from engine.db import make_engine
 
+    blank = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         url = f"sqlite:///{root / 'bench.db'}"
@@ -162,14 +165,21 @@ def statements_per_step(count: int = 100) -> tuple[float, list[tuple[float, str]
         platform = _platform(url, engine, root / "sqlite")
         _drive(platform, 2)
         seen: Counter[str] = Counter()
+        counting = [False]
 
-        def on_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            seen[statement.split("\n")[0][:100]] += 1
+        def on_statement(statement: str) -> None:
+            if counting[0] and statement.strip().upper() != "COMMIT":
+                seen[blank.sub("?", " ".join(statement.split()))[:100]] += 1
 
+        def on_checkout(dbapi_connection: Any, *_: Any) -> None:
+            dbapi_connection.set_trace_callback(on_statement)
+
+        event.listen(engine, "checkout", on_checkout)
         prepared = _prepare(platform, count)
-        event.listen(engine, "before_cursor_execute", on_statement)
+        counting[0] = True
         _steps(platform, *prepared)
-        event.remove(engine, "before_cursor_execute", on_statement)
+        counting[0] = False
+        event.remove(engine, "checkout", on_checkout)
         platform.db.dispose()
     from bench_flow import records
 
