@@ -115,12 +115,16 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
     const own = fields.filter((f) => f.name.split(".").length === depth + 1);
     const list = h("div.rb-field-list", {}, own.map(fieldItem));
     new Sortable(list, { group: { name: "report-fields", pull: "clone", put: false }, sort: false, forceFallback: true, fallbackOnBody: true });
-    const groups = own.filter((f) => fields.some((x) => x.name.startsWith(`${f.name}.`))).map((rel) => {
-      const inner = fields.filter((x) => x.name.startsWith(`${rel.name}.`));
-      const box = h("details.rb-relation", { open: openGroups.has(rel.name), "data-testid": `rb-rel-${rel.name}`,
-        ontoggle: (ev) => { if (ev.target.open) openGroups.add(rel.name); else openGroups.delete(rel.name); } },
-        h("summary", { "data-testid": `rb-rel-open-${rel.name}` }, `${text(rel.label) || rel.key} → ${rel.target || ""}`));
-      box.append(fieldGroup(rel.name, inner));
+    // one group per prefix one step deeper: a relation field (supplier.*), or a name that is no field of its own
+    // (parent.* of a sub-table row, record.* of a flow's history)
+    const prefixes = [...new Set(fields.filter((x) => x.name.split(".").length > depth + 1).map((x) => x.name.split(".").slice(0, depth + 1).join(".")))];
+    const groups = prefixes.map((name) => {
+      const rel = own.find((f) => f.name === name);
+      const inner = fields.filter((x) => x.name.startsWith(`${name}.`));
+      const box = h("details.rb-relation", { open: openGroups.has(name), "data-testid": `rb-rel-${name}`,
+        ontoggle: (ev) => { if (ev.target.open) openGroups.add(name); else openGroups.delete(name); } },
+        h("summary", { "data-testid": `rb-rel-open-${name}` }, rel ? `${text(rel.label) || rel.key} → ${rel.target || ""}` : name.split(".").pop()));
+      box.append(fieldGroup(name, inner));
       return box;
     });
     return h("div.rb-field-group", {}, list, groups);

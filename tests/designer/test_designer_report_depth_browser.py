@@ -118,3 +118,20 @@ def test_two_relations_deep_region_level_and_a_measure_filter(server, browser, f
     page.get_by_test_id("publish").click()
     page.get_by_test_id("published").wait_for()
     assert "spend_by_office_city" in plat.apps["purchasing"].spec.of_kind("report")
+
+
+def test_names_that_are_no_field_of_their_own_are_folded_too(server, browser, folder) -> None:  # type: ignore[no-untyped-def]
+    """A flow's task history reads its record as record.* (a sub-table's rows their record as parent.*): those
+    fields are listed folded under 'record', and can be dragged in from there."""
+    page = browser()
+    sign_in(page, server, "admin")
+    page.goto(f"{server.url}/designer/#/app/purchasing/edit/reports/spend_by_category.yaml")
+    page.get_by_test_id("rb-fields").wait_for()
+    page.get_by_test_id("rb-dataset").select_option("flow_history:purchase_approval")
+    page.get_by_test_id("rb-field-node").wait_for()
+    amount = page.get_by_test_id("rb-field-record.amount")
+    assert not amount.is_visible()
+    page.get_by_test_id("rb-rel-open-record").click()
+    amount.wait_for()
+    drag(page, amount, page.get_by_test_id("rb-measures"), where="bottom")
+    page.get_by_test_id("rb-measure-1").filter(has_text="record.amount").wait_for()
