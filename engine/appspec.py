@@ -77,6 +77,8 @@ class AppSettings:
     demo_seed: int = 0
     #: demo flow runs, as written: ``{"flow", "count", "where", "start", "by", "hours", "steps"}`` (see docs/flows.md)
     demo_flows: tuple[Mapping[str, Any], ...] = ()
+    #: where generated records live: region code (2, 4 or 6 digits) → weight; empty: anywhere in the region data
+    demo_regions: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

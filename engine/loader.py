@@ -218,6 +218,8 @@ def _app_settings(data: Mapping[str, Any]) -> AppSettings:
         demo_days=int(demo.get("days", 365)),
         demo_seed=int(demo.get("seed", 0)),
         demo_flows=tuple(r for r in demo.get("flows", []) if isinstance(r, dict)),
+        demo_regions={str(k): float(v) for k, v in (demo.get("regions") or {}).items()
+                      if isinstance(v, (int, float))} if isinstance(demo.get("regions"), dict) else {},
     )
 
 

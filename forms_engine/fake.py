@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, update
 
 from engine.errors import BadRequest, NotFound
-from engine.tables import departments, serial_counters, users
+from engine.tables import departments, serial_counters, user_roles, users
 
 from . import validate
 from .spec import FieldSpec, FormSpec
@@ -62,6 +62,8 @@ class FakeContext:
     picks: dict[str, list[int]] = field(default_factory=dict)  # relation field → the records its ``where`` allows
     fill: tuple[tuple[str, Any], ...] = ()  # (field, compiled value spec) from the demo ``values``, in order
     each: tuple[str, Any] | None = None  # (relation field, compiled count over its target) from the demo ``each``
+    regions: Mapping[str, float] = field(default_factory=dict)  # region code prefix → weight (empty: anywhere)
+    role_members: dict[str, list[int]] = field(default_factory=dict)  # role → its active users' ids
 
 
 class Faker:
@@ -72,7 +74,15 @@ class Faker:
         self.counter = 0
         self._paths = _region_paths()
         self._cities = sorted({path[1] for path in self._paths}, key=lambda r: r.code)
-        self.home = self.rng.choice(self._paths)  # (province, city, district) of the record being made
+        self._areas: list[tuple[list[tuple[Any, Any, Any]], float]] = []  # (paths in an area, weight)
+        for code, weight in ctx.regions.items():
+            prefix = code.rstrip("0") if len(code) == 6 else code
+            prefix = prefix + "0" * (len(prefix) % 2)  # 530000 → 53, 530100 → 5301, 530102 → 530102
+            paths = [p for p in self._paths if p[2].code.startswith(prefix)]
+            if not paths:
+                raise BadRequest(f"demo regions: no district of the region data lies in '{code}'")
+            self._areas.append((paths, float(weight)))
+        self.home = self._where()  # (province, city, district) of the record being made
         self.fixed: dict[str, Any] = {}  # values every record made now gets (the parent of an ``each`` row)
         self.nth: int | None = None  # the record's number within that parent
         for f in form.fields:
@@ -147,6 +157,13 @@ class Faker:
 
     def company(self) -> str:
         return self.home[1].name.rstrip("市州") + self.rng.choice(COMPANY_WORDS) + self.rng.choice(COMPANY_KINDS)
+
+    def _where(self) -> tuple[Any, Any, Any]:
+        """A province → city → district path: in one of the configured areas (by weight), else anywhere."""
+        if not self._areas:
+            return self.rng.choice(self._paths)
+        paths = self.rng.choices([a[0] for a in self._areas], [a[1] for a in self._areas])[0]
+        return self.rng.choice(paths)
 
     def region(self, levels: str = "district") -> str:
         """The record's own region (one province → city → district path of the region data) at ``levels``."""
@@ -266,7 +283,7 @@ class Faker:
     def submission(self) -> dict[str, Any]:
         """One record's values as a client would submit them (optional fields sometimes left blank)."""
         self.counter += 1
-        self.home = self.rng.choice(self._paths)
+        self.home = self._where()
         out: dict[str, Any] = {}
         for f in self.form.fields:
             if f.ftype.layout_only or f.ftype.computed or f.type in FILE_TYPES:
@@ -354,6 +371,8 @@ class Faker:
                 elif kind == "one_of":
                     items = spec.evaluate(scope, env) or []
                     value = self.rng.choice(list(items)) if items else None
+                elif kind == "role":  # one of the people holding the role, a few of them most often
+                    value = self.popular(self.ctx.role_members[spec])
                 else:
                     low, high, step = (s.evaluate(scope, env) if hasattr(s, "evaluate") else s for s in spec)
                     value = self._between(f, low, high, step)
@@ -419,6 +438,11 @@ def context(platform: Any, live: Any, form: FormSpec, *, days: int = 365, today:
         ctx.users = [(r[0], r[1]) for r in conn.execute(
             select(users.c.id, users.c.department_id).where(users.c.is_active.is_(True)).order_by(users.c.id))]
         ctx.departments = [r[0] for r in conn.execute(select(departments.c.id).order_by(departments.c.id))]
+        active = {u for u, _d in ctx.users}
+        for role, user_id in conn.execute(select(user_roles.c.role_key, user_roles.c.user_id)
+                                          .order_by(user_roles.c.role_key, user_roles.c.user_id)):
+            if user_id in active:
+                ctx.role_members.setdefault(role, []).append(user_id)
         table = live.tables[table_name(live.key, form.key)]
         for f in form.fields:
             if f.unique and f.stored:
@@ -473,6 +497,13 @@ def _compile_options(live: Any, form: FormSpec, ctx: FakeContext, options: Mappi
             fill.append((key, ("expr", compiled(spec, f"values.{key}"))))
         elif "one_of" in spec:
             fill.append((key, ("one_of", compiled(spec["one_of"], f"values.{key}.one_of"))))
+        elif "role" in spec:
+            if f.type != "user" or f.many:
+                raise BadRequest(f"demo data of {form.key}: values.{key}: 'role' fills a single user field")
+            if not ctx.role_members.get(str(spec["role"])):
+                raise BadRequest(f"demo data of {form.key}: values.{key}: no active user holds the role "
+                                 f"'{spec['role']}'")
+            fill.append((key, ("role", str(spec["role"]))))
         else:
             low, high = (compiled(s, f"values.{key}.between") for s in spec["between"])
             fill.append((key, ("between", (low, high, spec.get("step")))))
@@ -481,7 +512,7 @@ def _compile_options(live: Any, form: FormSpec, ctx: FakeContext, options: Mappi
 
 def generate(platform: Any, app: str, form_key: str, rows: int, *, seed: int = 0, days: int = 365,
              batch: int = 5000, progress: Callable[[int], None] | None = None,
-             options: Mapping[str, Any] | None = None) -> int:
+             options: Mapping[str, Any] | None = None, regions: Mapping[str, float] | None = None) -> int:
     """Insert ``rows`` generated records of ``app``'s form ``form_key``; return how many were inserted.
 
     Records get owners and departments of the organisation's users and creation times spread over ``days``.
@@ -497,6 +528,7 @@ def generate(platform: Any, app: str, form_key: str, rows: int, *, seed: int = 0
         raise BadRequest("rows is 1..10,000,000")
     rng = random.Random(seed)
     ctx = context(platform, live, form, days=days)
+    ctx.regions = dict(regions or {})
     if options:
         _compile_options(live, form, ctx, options)
     faker = Faker(form, ctx, rng)
@@ -525,6 +557,7 @@ def generate(platform: Any, app: str, form_key: str, rows: int, *, seed: int = 0
     serials = [f for f in form.fields if f.type == "serial_number"]
     stored_fields = [f.key for f in form.stored_fields]
     done = 0
+    user_departments = dict(ctx.users)
     with platform.db.connect() as conn:
         next_id = (conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar() or 0) + 1
     while done < rows:
@@ -547,7 +580,8 @@ def generate(platform: Any, app: str, form_key: str, rows: int, *, seed: int = 0
                 row.update(id=record_id, row_version=1, def_version=live.version, created_at=created,
                            updated_at=created, created_by=owner, owner_id=owner, department_id=department)
                 if form.owner_field and row.get(form.owner_field) is not None:
-                    row["owner_id"] = row[form.owner_field]
+                    row["owner_id"] = row[form.owner_field]  # and the record sits in the owner's department
+                    row["department_id"] = user_departments.get(row["owner_id"], row["department_id"])
                 records.append(row)
                 for sub in form.subtables:
                     for j, r in enumerate(values.get(sub.key) or []):
@@ -633,7 +667,8 @@ def demo_records(platform: Any, live: Any, rows: int | None) -> Iterator[str]:
         return
     for position, (form, count) in enumerate(plan):
         made = generate(platform, live.key, form, count, seed=settings.demo_seed + position, days=settings.demo_days,
-                        options=options[position] if position < len(options) else None)
+                        options=options[position] if position < len(options) else None,
+                        regions=settings.demo_regions)
         yield f"{live.key}: {made} {form} records"
     refreshed = refresh_rollups(platform, live, {form for form, _ in plan})
     if refreshed:

@@ -11,7 +11,7 @@ from tests.conftest import make_platform
 from tests.loan.conftest import share_loaded_specs
 from tests.loan.loan_data import APPS_DIR
 
-FORMS = ["lead", "customer", "follow_up", "loan_product", "due_diligence", "loan_application", "disbursement",
+FORMS = ["customer", "lead", "follow_up", "loan_product", "due_diligence", "loan_application", "disbursement",
          "repayment_instalment", "repayment"]
 
 
@@ -31,6 +31,17 @@ def test_demo_load_publishes_the_app_with_users_and_linked_data(database, tmp_pa
         with platform.db.connect() as conn:
             return list(conn.execute(select(live.tables[f"f_loan__{form}"])).mappings())
 
+    # customers and leads are looked after by account managers; converted leads name their customer
+    from engine.tables import user_roles
+    with platform.db.connect() as conn:
+        managers = set(conn.execute(select(user_roles.c.user_id).where(user_roles.c.role_key == "account_manager"))
+                       .scalars())
+    customers = rows("customer")
+    assert customers and all(c["account_manager"] in managers and c["owner_id"] == c["account_manager"]
+                             for c in customers)
+    leads = rows("lead")
+    assert all(lead["owner_user"] in managers for lead in leads)
+    assert all(lead["customer"] is not None for lead in leads if lead["stage"] == "converted")
     products = {p["id"]: p for p in rows("loan_product")}
     applications = {a["id"]: a for a in rows("loan_application")}
     for a in applications.values():                     # within the chosen product's ranges

@@ -164,6 +164,20 @@ def test_a_record_lives_in_one_place_of_the_region_data(fieldlab: Any) -> None:
     assert checked > 100
 
 
+def test_records_live_in_the_regions_asked_for(fieldlab: Any) -> None:
+    """``regions``: code → weight; every record's region path lies in one of them, about as often as weighted."""
+    generate(fieldlab, "fieldlab", "party", 200, seed=9, regions={"530000": 3, "5101": 1})
+    with fieldlab.db.connect() as conn:
+        rows = conn.execute(select(fieldlab.apps["fieldlab"].tables["f_fieldlab__party"])).mappings().all()
+    codes = [r["region"] for r in rows if r["region"]] + [(r["id_number"] or "")[:6] for r in rows if r["id_number"]]
+    assert codes and all(c.startswith(("53", "5101")) for c in codes), codes
+    yunnan = sum(1 for r in rows if (r["region"] or "").startswith("53"))
+    chengdu = sum(1 for r in rows if (r["region"] or "").startswith("5101"))
+    assert yunnan > 2 * chengdu > 0
+    with pytest.raises(Exception, match="no district"):
+        generate(fieldlab, "fieldlab", "party", 5, seed=9, regions={"990000": 1})
+
+
 def test_each_parent_gets_its_children_numbered_one_by_one(fieldlab: Any) -> None:
     """``each``: every target record gets the count its expression gives, linked to it, numbered by ``nth``."""
     generate(fieldlab, "fieldlab", "party", 20, seed=6)
