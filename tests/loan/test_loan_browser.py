@@ -7,11 +7,7 @@ the management cockpit shows the balance, this month's lending and the approval 
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -22,20 +18,15 @@ from engine.identity import sync_org
 from engine.permissions import SYSTEM
 from engine.platform import Platform
 from engine.settings import Settings
+from tests.browser import serve, watched_page
 from tests.loan.loan_data import APPS_DIR, LOAN_DIR, bank_card, id_card
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "Loomwork-2026"
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Platform]]:
-    import uvicorn
-
-    from engine.web.app import create_app
-
     tmp = tmp_path_factory.mktemp("loan-live")
     url = f"sqlite:///{tmp / 'live.db'}"
     clock = FrozenClock(datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc))  # Monday 09:30 in Kunming
@@ -53,44 +44,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Platfo
             "max_amount": "3000000", "min_rate": "0.06", "max_rate": "0.18", "min_term": 3, "max_term": 36,
             "repayment_methods": ["equal_instalment", "equal_principal", "interest_first"],
             "guarantee_types": ["credit", "guarantee", "mortgage"]}, SYSTEM)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", platform
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve(platform) as server:
+        yield server, platform
     platform.db.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def page(request: pytest.FixtureRequest) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        pg = context.new_page()
-        pg.set_default_timeout(10000)
+def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    with watched_page(context, request, timeout_ms=10000) as pg:
         yield pg
-        failed = getattr(request.node, "rep_call", None)
-        if failed is not None and failed.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
+    context.close()
 
 
 def login(page: Any, server: str, user: str) -> None:
