@@ -8,7 +8,8 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from itertools import repeat
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
@@ -123,23 +124,28 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     every constraint is checked as for an INSERT. A database error is raised as SQLAlchemy's (``IntegrityError``…)."""
     if not rows:
         return
+    _insert_columns(conn, table, columns, _transposed(rows, len(columns)), len(rows), constants)
+
+
+def _transposed(rows: Sequence[Sequence[Any]], width: int) -> list[Iterable[Any]]:
+    data: list[Iterable[Any]] = list(zip(*rows, strict=True))  # every row as long as the first
+    if len(data) != width:
+        raise ValueError(f"rows of {len(data)} values for {width} columns")
+    return data
+
+
+def _insert_columns(conn: Connection, table: Table, columns: Sequence[str], data: list[Iterable[Any]], count: int,
+                    constants: Mapping[str, Any] | None) -> None:
+    """``insert_rows`` given its values column by column (``data[i]`` holds ``count`` values of ``columns[i]``)."""
     dialect = conn.dialect
     names = list(columns) + list(constants or ())
-    cols = [table.c[n] for n in names]
-    procs = [c.type._cached_bind_processor(dialect) for c in cols]
-    fixed = tuple(p(v) if p is not None else v for p, v in zip(procs[len(columns):], (constants or {}).values()))
-    convert = [(i, p) for i, p in enumerate(procs[:len(columns)]) if p is not None]
-    if not convert:
-        params = [(*row, *fixed) for row in rows] if fixed else [tuple(row) for row in rows]
-    else:
-        params = []
-        append = params.append
-        for row in rows:
-            values = list(row)
-            for i, p in convert:
-                values[i] = p(values[i])
-            values += fixed
-            append(tuple(values))
+    procs = [table.c[n].type._cached_bind_processor(dialect) for n in names]
+    for i, p in enumerate(procs[:len(columns)]):
+        if p is not None:
+            data[i] = map(p, data[i])
+    for p, v in zip(procs[len(columns):], (constants or {}).values()):
+        data.append(repeat(p(v) if p is not None else v, count))
+    params = list(zip(*data))
     quote = dialect.identifier_preparer.quote
     target = dialect.identifier_preparer.format_table(table)
     column_list = ", ".join(quote(n) for n in names)
@@ -175,7 +181,7 @@ def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                               [dict(zip(columns, row)) | fixed for row in rows])
         return [int(i) for i in result.scalars().all()]
-    insert_rows(conn, table, ("id", *columns), [(i, *row) for i, row in zip(ids, rows)], constants)
+    _insert_columns(conn, table, ("id", *columns), [ids, *_transposed(rows, len(columns))], len(rows), constants)
     return ids
 
 

@@ -551,6 +551,22 @@ class DateTimeField(FieldType):
             raise InvalidField("date and time needs a time zone offset", "format")
         return moment.astimezone(timezone.utc)
 
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        slow, parse, utc = _generic(self, f), datetime.fromisoformat, timezone.utc
+
+        def check(value: Any) -> Any:
+            if value.__class__ is str and value and "Z" not in value and not value[0].isspace() and (
+                    not value[-1].isspace()):
+                try:
+                    moment = parse(value)  # as coerce reads it: nothing to strip, no Z to replace
+                except ValueError:
+                    return slow(value)  # words the error
+                if moment.tzinfo is not None:
+                    return moment.astimezone(utc)
+            return slow(value)
+
+        return check
+
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
         """Cells without an offset are localised by the importer (the app's time zone) before this."""
         if isinstance(value, str):
@@ -585,6 +601,16 @@ class TimeField(FieldType):
         if not isinstance(value, str) or not _TIME_TEXT.fullmatch(value.strip()):
             raise InvalidField("expected a time as HH:MM", "format")
         return time.fromisoformat(value.strip())
+
+    def fast(self, f):  # type: ignore[no-untyped-def]
+        slow, match, parse = _generic(self, f), _TIME_TEXT.fullmatch, time.fromisoformat
+
+        def check(value: Any) -> Any:
+            if value.__class__ is str and value.isascii() and match(value):
+                return parse(value)  # HH:MM or HH:MM:SS with nothing to strip, as coerce reads it
+            return slow(value)
+
+        return check
 
     def from_cell(self, value, f):  # type: ignore[no-untyped-def]
         if isinstance(value, datetime):
@@ -684,6 +710,28 @@ class SelectField(FieldType):
             if folded == option.value.casefold() or folded in (v.casefold() for _, v in option.label.values):
                 return option.value
         return self.coerce(text, f)
+
+    def cell_fast(self, f):  # type: ignore[no-untyped-def]
+        """Each option's value and labels read once with ``from_cell``; a cell holding exactly one of them gets that
+        answer, any other cell the full ``from_cell``."""
+        slow = _generic_cell(self, f)
+        known: dict[str, Any] = {}
+        for option in f.options:
+            for text in (option.value, *(v for _, v in option.label.values)):
+                if text and text not in known:
+                    try:
+                        known[text] = self.from_cell(text, f)
+                    except InvalidField:
+                        pass
+
+        def cell(value: Any) -> Any:
+            if value.__class__ is str:
+                found = known.get(value)
+                if found is not None:
+                    return found
+            return slow(value)
+
+        return cell
 
     def to_cell(self, value, f, locale="zh-CN"):  # type: ignore[no-untyped-def]
         for option in f.options:

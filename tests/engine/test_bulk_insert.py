@@ -71,3 +71,16 @@ def test_a_constraint_violation_is_sqlalchemys_integrity_error_and_writes_nothin
         with engine.begin() as conn:
             insert_many(conn, table, ("code",), [("same",), ("other",), ("same",)])
     assert _stored(engine, table) == []
+
+
+def test_rows_of_the_wrong_length_are_refused_before_anything_is_written(database) -> None:  # type: ignore[no-untyped-def]
+    _url, engine = database
+    table = _table(engine)
+    for rows in ([("a", Decimal(1)), ("b",)], [("a",), ("b", Decimal(1))], [("a", Decimal(1), None)]):
+        with pytest.raises(ValueError):
+            with engine.begin() as conn:
+                insert_many(conn, table, ("code", "amount"), rows)
+        with pytest.raises(ValueError):
+            with engine.begin() as conn:
+                insert_rows(conn, table, ("code", "amount"), rows)
+    assert _stored(engine, table) == []

@@ -41,6 +41,10 @@ fields:
   - {key: mobile, type: phone}
   - {key: stars4, type: rating, max: 4, min: 1}
   - {key: idno, type: id_card}
+  - {key: opens, type: time}
+  - key: level
+    type: select
+    options: [{value: hi, label: {zh-CN: 高, en: High}}, {value: lo, label: {zh-CN: hi, en: Low}}, {value: Mid, label: mid}]
 """
 
 INPUTS: list[Any] = [
@@ -81,6 +85,11 @@ INPUTS: list[Any] = [
     "12.5", "-12.5", "+0.50", "12.", "-.5", ".", "-", "+", "+-1", "1.2.3", "00012.30", "12.3456789", "0.0000001",
     "9" * 19, "9" * 20, "9" * 21, "9" * 22, "9" * 16 + ".5", "1" + "0" * 17, "١٢.٥", "1²", "12.5e1", " 12.5 ", "1,234.5",
     "-0", "-0.00", "007", "0" * 25 + "1", "1000000.01", "999999.99", "0.9", "1000001",
+    # date-times and times
+    "2026-03-01T10:00:00+08:00 ", " 2026-03-01T10:00:00+08:00", "2026-03-01T10:00:00", "2026-03-01 10:00+08:00",
+    "2026-03-01T10:00:00.123456+08:00", "2026-03-01T10:00:00-05:30", "2026-03-01T25:00:00+08:00", "2026-03-01",
+    "2026-03-01T10:00:00z", "20260301T100000+0800", "2026-03-01T10:00:00+08", "09:30", "9:30", "09:30:15", "23:59",
+    "24:00", "09:60", " 09:30", "09:30 ", "０９:30", "09:30:15.5", "12:00:00+08:00",
     # identity numbers
     "11010519491231002X", "11010519491231002x", "110105194912310021",
 ]
@@ -118,7 +127,8 @@ CELLS: list[Any] = INPUTS + ["'=1+1", "'+86", "'abc", "¥1,000.50", "1 000元", 
                              0.1 + 0.2, 1234.5678901, 1e20, "45%", date(2026, 1, 2),
                              "2026/03/15", "２０２６-03-15", "2026-03-15 00:00:00", "2026.03.15", "2026年3月15日",
                              "2026-13-01", "yes", " YES ", "是", "no", "N", "maybe", "45 %", "45％ ", " 4.5%", "'2026-03-15",
-                             "'abc", "''", "'"]
+                             "'abc", "''", "'", "hi", "lo", "高", "High", "high", "HIGH", "Low", "low", "mid", "Mid",
+                             "MID", " hi", "'hi", "低"]
 
 
 @pytest.mark.parametrize("field", _probe_fields(), ids=lambda f: f.key)
@@ -137,9 +147,9 @@ def test_compiled_cell_check_answers_as_from_cell(field: Any) -> None:
 
 def test_the_fast_paths_are_in_use() -> None:
     fields = {f.key: f for f in _probe_fields()}
-    # a fast path is a closure made by a type's ``fast``; patterns, minimum lengths,
-    # date-times and durations keep the generic check
-    generic = {"coded", "longer", "at", "lasts"}
+    # a fast path is a closure made by a type's ``fast``; patterns, minimum lengths and durations keep the generic
+    # check
+    generic = {"coded", "longer", "lasts"}
     for key, f in fields.items():
         assert ("fast" not in f.check.__qualname__) == (key in generic), (key, f.check.__qualname__)
 
