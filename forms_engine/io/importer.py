@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import ARRAY, Connection, any_, bindparam, cast, insert, or_, select, update
 
 from engine import audit
 from engine.bulk import gc_paused
@@ -372,10 +372,10 @@ class Importer:
         for f in uniques:
             wanted = sorted({p.values[f.key] for p in plans if p.values.get(f.key) is not None}, key=str)
             found: dict[Any, Mapping[str, Any]] = {}
-            for chunk in _chunks(wanted, 500):
-                query = select(table).where(table.c[f.key].in_(chunk)) if f.key == match else \
-                    select(table.c.id, table.c[f.key]).where(table.c[f.key].in_(chunk))
-                for row in conn.execute(query).mappings():
+            column = table.c[f.key]
+            for chunk in _chunks(wanted, 10_000 if conn.dialect.name == "postgresql" else 500):
+                query = select(table) if f.key == match else select(table.c.id, column)
+                for row in conn.execute(query.where(_among(conn, column, chunk))).mappings():
                     found[row[f.key]] = row
             existing[f.key] = found
         first_seen: dict[tuple[str, Any], int] = {}
@@ -693,6 +693,14 @@ def _localise(raw: Any, tz: ZoneInfo) -> Any:
             return raw
         return moment if moment.tzinfo else moment.replace(tzinfo=tz)
     return raw
+
+
+def _among(conn: Connection, column: Any, values: list[Any]) -> Any:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(values)`` with the values as one array parameter (one
+    statement for thousands of values, not thousands of parameters)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(cast(bindparam(None, values, type_=ARRAY(column.type)), ARRAY(column.type)))
+    return column.in_(values)
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

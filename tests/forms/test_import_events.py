@@ -98,3 +98,48 @@ def test_an_automation_failing_on_one_imported_record_rolls_the_import_back(data
         assert conn.execute(select(func.count()).select_from(records.table(app, app.spec.forms["order"]))).scalar() == 0
         assert conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.form == "order")).scalar() == 0
         assert conn.execute(select(func.count()).select_from(instances)).scalar() == 0
+
+
+UNIQUE_APP = {
+    "app.yaml": "format: 1\nkey: uniq\nlabel: Uniq\n",
+    "org.yaml": "roles:\n  - {key: staff, label: Staff}\n",
+    "forms/item.yaml": ("key: item\nlabel: Item\nfields:\n"
+                        "  - {key: code, type: text, unique: true}\n"
+                        "  - {key: number, type: integer, unique: true}\n"
+                        "  - {key: price, type: money, unique: true}\n"
+                        "  - {key: day, type: date, unique: true}\n"
+                        "  - {key: mail, type: email, unique: true}\n"
+                        "permissions:\n  staff: {create: true, read: all}\n"),
+}
+
+
+def test_values_of_unique_fields_of_every_type_are_found_among_stored_records(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    from engine.permissions import SYSTEM
+
+    platform = make_platform(database, tmp_path, clock)
+    platform.publish_files(UNIQUE_APP, "tester", "unique")
+    app = platform.apps["uniq"]
+    form = app.spec.forms["item"]
+    header = ["code", "number", "price", "day", "mail"]
+
+    def plan(rows):  # type: ignore[no-untyped-def]
+        book = read_upload("items.csv", csv_bytes([header, *rows]))
+        importer = Importer(platform, app, form, SYSTEM, book, Options())
+        with platform.db.begin() as conn:
+            found = importer.check(conn)
+            if not found.count("reject"):
+                importer.commit(conn, found)
+        return found
+
+    stored = plan([["a", "1", "10.50", "2026-03-01", "a@example.com"], ["b", "2", "20", "2026-03-02", "b@example.com"]])
+    assert stored.count("create") == 2 and not stored.problems
+    again = plan([["c", "3", "30", "2026-03-03", "c@example.com"],   # all new
+                  ["b", "4", "40", "2026-03-04", "d@example.com"],   # code taken
+                  ["e", "1", "50", "2026-03-05", "e@example.com"],   # number taken
+                  ["f", "5", "10.5", "2026-03-06", "f@example.com"],  # price taken (10.50)
+                  ["g", "6", "60", "2026-03-01", "g@example.com"],   # day taken
+                  ["h", "7", "70", "2026-03-07", "a@EXAMPLE.com"],   # mail taken (domains are stored lower-case)
+                  ["i", "8", "80", "2026-03-08", "A@example.com"]])  # a different mailbox
+    taken = {(p.row, p.field) for p in again.problems}
+    assert taken == {(3, "code"), (4, "number"), (5, "price"), (6, "day"), (7, "mail")}, again.problems
+    assert {p.code for p in again.problems} == {"unique"}
