@@ -54,6 +54,7 @@ class _FormBuilder:
             elif not _names_a_user(target):
                 self.error(("owner_field",), f"'{owner}' is a {target.type}{' (many)' if target.many else ''} field; "
                            "the owner field must be a single user field (or a lookup of one)")
+        related = self._related_lists(data.get("related_lists", []), data["key"])
         order = self._compute_order(fields)
         if len(self.problems.errors) > self.before:
             return None
@@ -62,8 +63,34 @@ class _FormBuilder:
             validations=validations, title_field=data.get("title_field"),
             search_fields=tuple(data.get("search_fields", [])), list_columns=tuple(data.get("list_columns", [])),
             file=self.doc.file, by_key=MappingProxyType(by_key), compute_order=order,
-            audit_reads=bool(data.get("audit_reads", False)), owner_field=owner,
+            audit_reads=bool(data.get("audit_reads", False)), owner_field=owner, related_lists=related,
         )
+
+    def _related_lists(self, raw_lists: list[Mapping[str, Any]], own_key: str) -> tuple[Any, ...]:
+        """The record page's lists of records of other forms that point here (used when no page lays it out)."""
+        from .page_kind import SYSTEM, RelatedList
+
+        forms = self.ctx.raw.get("form", {})
+        out = []
+        for i, raw in enumerate(raw_lists):
+            path = ("related_lists", i)
+            other = raw["form"]
+            if other not in forms:
+                self.error(path + ("form",), f"unknown form '{other}'", suggest(other, forms))
+                continue
+            fields = {f["key"]: f for f in forms[other].data.get("fields", []) if isinstance(f, Mapping) and "key" in f}
+            pointer = fields.get(raw["field"])
+            if pointer is None or pointer.get("type") != "relation" or pointer.get("to") != own_key or pointer.get("many"):
+                relations = [k for k, f in fields.items() if f.get("type") == "relation" and f.get("to") == own_key]
+                self.error(path + ("field",), f"'{other}.{raw['field']}' is not a single relation to '{own_key}'",
+                           f"relations of '{other}' to this form: {', '.join(relations) or 'none'}")
+                continue
+            for j, key in enumerate(raw.get("columns", [])):
+                if key not in fields and key not in SYSTEM:
+                    self.error(path + ("columns", j), f"form '{other}' has no field '{key}'", suggest(key, fields))
+            label = Text.of(raw.get("label")) if raw.get("label") else Text.of(forms[other].data.get("label"))
+            out.append(RelatedList(other, raw["field"], label, tuple(raw.get("columns", []))))
+        return tuple(out)
 
     # -- fields -------------------------------------------------------------------------------------------------
 

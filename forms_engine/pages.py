@@ -239,7 +239,8 @@ def build_router() -> APIRouter:
             row = records._row(conn, live, spec, record_id)
             can_edit = row is not None and in_scope(grant.update, row, who)
             related = [_related_list(conn, records, live, rel, record_id, who, lang, tz)
-                       for rel in (page.related if page and page.related else auto_related(live, spec))]
+                       for rel in (page.related if page and page.related
+                                   else spec.related_lists or auto_related(live, spec))]
             timeline = _timeline(conn, request, records, live, spec, page, record_id, who, lang, tz)
             flows = platform.services.get("flows")
             startable = flows.startable(conn, live, spec.key, record_id, who) if (

@@ -136,6 +136,8 @@ class FormSpec:
     audit_reads: bool = False
     #: a user field whose value is the record's owner (``owner_id``, the ``own`` scope); None: its creator
     owner_field: str | None = None
+    #: the record page's related lists when no page definition lays it out (``page_kind.RelatedList``)
+    related_lists: tuple[Any, ...] = ()
 
     def field(self, key: str) -> FieldSpec:
         return self.by_key[key]

@@ -76,7 +76,10 @@ class Dataset:
                 relations = [x.key for x in form.fields if x.type == "relation" and not x.many]
                 raise NameError_(f"'{part}' is not a relation field of form '{form.key}'", suggest(part, relations))
             joins.append(part)
-            form = self.forms[f.to]
+            target = self.forms.get(f.to)
+            if target is None:  # the related form did not build: its own errors are reported with its file
+                raise NameError_(f"'{part}' leads to form '{f.to}', which has definition errors of its own")
+            form = target
         last = parts[-1]
         if sub is not None:
             f = sub.sub(last)

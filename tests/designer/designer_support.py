@@ -11,7 +11,7 @@ import yaml
 
 from engine.identity import sync_org
 
-from conftest import APPS, Api, make_platform
+from tests.conftest import APPS, Api, make_platform
 
 
 def copy_app(tmp_path: Path) -> Path:

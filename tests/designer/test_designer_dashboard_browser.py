@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import Api
+from tests.conftest import Api
 from designer_support import folder, plat  # noqa: F401  (fixtures)
 from test_designer_browser import browser, server, sign_in  # noqa: F401  (fixtures and helpers)
 from test_designer_reports_browser import _box, _press_drag, _records

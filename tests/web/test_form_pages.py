@@ -132,6 +132,45 @@ def test_a_page_definition_lays_out_the_record_page(platform: Platform) -> None:
     assert "Need · Ink" in page and "&lt;b&gt;soon&lt;/b&gt;" in page and "2026-04-01" in page
 
 
+def _with_supplier_lists(lists: str) -> dict[str, str]:
+    from engine.loader import read_app_folder
+
+    files, _ = read_app_folder(APPS / "purchasing")
+    return dict(files) | {"forms/supplier.yaml": files["forms/supplier.yaml"] + lists}
+
+
+def test_a_forms_related_lists_choose_the_record_pages_lists(platform: Platform) -> None:
+    platform.publish_files(_with_supplier_lists(
+        "related_lists:\n  - {form: purchase_request, field: supplier, label: Open orders, columns: [title]}\n"),
+        "tester", "lists")
+    carol = Browser(platform).login("carol")
+    supplier = carol.send("POST", "/api/apps/purchasing/forms/supplier/records", json={"name": "Acme"}).json()
+    alice = Browser(platform).login("alice")
+    alice.send("POST", BASE + "/records", json={"title": "Toner", "amount": 31415, "supplier": supplier["id"]})
+    page = carol.get(f"/apps/purchasing/forms/supplier/{supplier['id']}").text
+    assert "Open orders" in page and "Toner" in page
+    assert "31,415" not in page and "31415" not in page  # only the listed column
+    # without related_lists the default list shows the request's columns, amount among them
+    platform.publish_files(_with_supplier_lists(""), "tester", "default lists")
+    page = carol.get(f"/apps/purchasing/forms/supplier/{supplier['id']}").text
+    assert "Open orders" not in page and "Toner" in page and "31,415" in page
+
+
+def test_related_lists_that_do_not_point_here_are_definition_errors(platform: Platform) -> None:
+    bad = ("related_lists:\n  - {form: purchase_request, field: title}\n"
+           "  - {form: purchase_request, field: supplier, columns: [titel]}\n  - {form: nowhere, field: x}\n")
+    files = _with_supplier_lists(bad)
+    with pytest.raises(DefinitionErrors) as caught:
+        platform.load_files(files)
+    lines = files["forms/supplier.yaml"].splitlines()
+    first = lines.index("related_lists:") + 2
+    texts = [str(e) for e in caught.value.errors]
+    assert any(t.startswith(f"forms/supplier.yaml:{first}:") and "not a single relation to 'supplier'" in t for t in texts)
+    assert any(t.startswith(f"forms/supplier.yaml:{first + 1}:") and "titel" in t and "did you mean 'title'" in t
+               for t in texts)
+    assert any(t.startswith(f"forms/supplier.yaml:{first + 2}:") and "unknown form 'nowhere'" in t for t in texts)
+
+
 def test_record_page_offers_to_start_the_forms_flows_until_one_runs(browser: Browser) -> None:
     browser.login("alice")
     r = browser.send("POST", BASE + "/records", json={"title": "chairs", "amount": "1200"})
