@@ -2,8 +2,8 @@
 
 Checked: edges name existing nodes; exactly one start and at least one end; every node reachable from start and
 able to reach an end; no cycle (returns are actions, not edges); branch points have a default edge or a provable
-cover; parallel splits close at one join and every join closes a split; return targets are earlier nodes outside
-parallel branches.
+cover; parallel splits close at one join and every join closes a split; return targets are earlier approval or fill nodes,
+and a target inside a parallel branch is one of the returning node's own branch.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import networkx as nx
 from engine.errors import Problems
 from engine.source import Document, PathT
 
-from .spec import EdgeSpec, NodeSpec, RETURN_KEYWORDS
+from .spec import RETURN_KEYWORDS, EdgeSpec, NodeSpec, parallel_branches, return_scope
 
 _NEGATION = {ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Eq: ast.NotEq,
              ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
@@ -123,8 +123,8 @@ def check_graph(nodes: list[NodeSpec], edges: list[EdgeSpec], site: Site, broken
                 site.node(node.id, f"node '{node.id}' cannot reach an end", "every path must lead to an end node", "id")
     if cycles:
         return {}
-    joins, regions = _match_parallel(graph, ids, end_ids, site)
-    _check_returns(graph, ids, regions, site)
+    joins = _match_parallel(graph, ids, end_ids, site)
+    _check_returns(graph, ids, joins, site)
     return joins
 
 
@@ -198,11 +198,10 @@ def _check_cycles(graph: nx.DiGraph, edges: list[EdgeSpec], site: Site) -> bool:
 
 
 def _match_parallel(graph: nx.DiGraph, ids: dict[str, NodeSpec], end_ids: set[str],
-                    site: Site) -> tuple[dict[str, str], dict[str, set[str]]]:
-    """Match every parallel split to the join all its branches meet at; return joins and split regions."""
+                    site: Site) -> dict[str, str]:
+    """Match every parallel split to the join all its branches meet at; return the join → split map."""
     order = {n: i for i, n in enumerate(nx.topological_sort(graph))}
     joins: dict[str, str] = {}
-    regions: dict[str, set[str]] = {}
     for split in sorted((n for n in ids if ids[n].type == "parallel" and graph.out_degree(n) > 1), key=order.get):
         below = nx.descendants(graph, split)
         candidates = sorted((n for n in below if ids[n].type == "join"), key=order.get)
@@ -217,16 +216,15 @@ def _match_parallel(graph: nx.DiGraph, ids: dict[str, NodeSpec], end_ids: set[st
                       "all its branches must meet at one join node before the flow can end", "id")
             continue
         joins[match] = split
-        regions[split] = (below & nx.ancestors(graph, match)) - {match}
     for node_id, node in ids.items():
         if node.type == "join" and node_id not in joins and graph.in_degree(node_id) >= 2:
             site.node(node_id, f"join '{node_id}' has no parallel split", "start the branches with a parallel node",
                       "id")
-    return joins, regions
+    return joins
 
 
-def _check_returns(graph: nx.DiGraph, ids: dict[str, NodeSpec], regions: dict[str, set[str]], site: Site) -> None:
-    inside = set().union(*regions.values()) if regions else set()
+def _check_returns(graph: nx.DiGraph, ids: dict[str, NodeSpec], joins: dict[str, str], site: Site) -> None:
+    branches = parallel_branches(joins, graph.successors)
     for node in ids.values():
         earlier = nx.ancestors(graph, node.id)
         for i, target in enumerate(node.returnable_to):
@@ -235,10 +233,14 @@ def _check_returns(graph: nx.DiGraph, ids: dict[str, NodeSpec], regions: dict[st
             path = ("returnable_to", i)
             if target not in ids:
                 site.node(node.id, f"unknown node '{target}'", suggest(target, ids), *path)
+                continue
+            problem = return_scope(branches, node.id, target)[2]
+            if problem:
+                site.node(node.id, f"cannot return to '{target}': {problem}",
+                          "inside a parallel branch, return to an earlier node of the same branch or to a node "
+                          "before the split", *path)
             elif target not in earlier or not ids[target].is_user_node:
                 site.node(node.id, f"cannot return to '{target}': not an earlier approval or fill node", None, *path)
-            elif target in inside:
-                site.node(node.id, f"cannot return to '{target}': it is inside a parallel branch", None, *path)
 
 
 def unknown_keys(given: Iterable[str], allowed: Collection[str]) -> list[tuple[str, str | None]]:

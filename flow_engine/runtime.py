@@ -17,7 +17,7 @@ from .business_time import BusinessCalendar
 from .errors import (AlreadyActed, FieldNotEditable, InstanceFinished, InstanceInError, InvalidPayload, NotYourTask,
                      ReasonRequired, RequiredFieldsMissing, ReturnNotAllowed, StepRuleFailed, TaskAlreadyClosed,
                      TaskNotFound, UnknownAction)
-from .spec import FlowSpec, NodeSpec
+from .spec import FlowSpec, NodeSpec, return_scope
 from .state import (ERROR, FINISHED, OPEN, RUNNING, SYSTEM, WAITING, WITHDRAWN, ActiveNode, Commented, Effect,
                     FailureInfo, FlowFailed, FlowFinished, InstanceState, LogEntry, NodeEntered, NodeLeft, Notify,
                     RunActions, StartSubflow, Task, TaskClosed, TaskCreated, Visit)
@@ -462,14 +462,26 @@ def _return(run: _Run, node: NodeSpec, task: Task, actor: str, payload: Mapping[
             raise ReturnNotAllowed(f"node '{node.id}' cannot return to '{target}'")
         if not earlier or not run.flow.by_id[target].is_user_node:
             raise ReturnNotAllowed(f"'{target}' is not an earlier node this instance passed")
+    split, branch = None, None
+    if target != "initiator":
+        split, branch, problem = return_scope(run.flow.branches, node.id, target)
+        if problem:
+            raise ReturnNotAllowed(f"node '{node.id}' cannot return to '{target}': {problem}")
     run.close(task, "returned", actor, payload.get("reason"))
     run.record(actor, "return", node.id, task.id, to=target, **_note(payload))
+    # Inside a parallel branch only that branch goes back: its open tasks close, its nodes (and the joins of splits
+    # nested in it) are left; the other branches and the arrivals at the split's own join stay as they are.
     for other in list(run.tasks.values()):
-        if other.status in (OPEN, WAITING):
+        if other.status in (OPEN, WAITING) and (branch is None or other.node in branch):
             run.close(other, "cancelled")
     for node_id in list(run.active):
-        run.leave(node_id, "returned", [MAX_STEPS], route=False)
-    run.arrivals.clear()
+        if branch is None or node_id in branch:
+            run.leave(node_id, "returned", [MAX_STEPS], route=False)
+    if branch is None:
+        run.arrivals.clear()
+    else:
+        for join in [j for j in run.arrivals if j in branch]:
+            del run.arrivals[join]
     if target == "initiator":
         start = run.flow.start
         visit = run.visit_no(start.id)
@@ -495,25 +507,16 @@ def _earlier(flow: FlowSpec, target: str, node_id: str) -> bool:
 
 
 def _previous(run: _Run, node_id: str) -> str | None:
-    """The user node this instance passed most recently before ``node_id`` (outside parallel branches)."""
-    inside = _parallel_inside(run.flow)
+    """The user node this instance passed most recently before ``node_id``: an earlier node of the same parallel
+    branch or one outside parallel branches (never a node of a sibling branch, nor one inside a branch that
+    ``node_id`` is not in)."""
+    flow = run.flow
     for visit in reversed(run.visits):
-        if (visit.left_at is not None and visit.node != node_id and run.flow.by_id[visit.node].is_user_node
-                and visit.result == "approved" and visit.node not in inside and _earlier(run.flow, visit.node, node_id)):
+        if (visit.left_at is not None and visit.node != node_id and flow.by_id[visit.node].is_user_node
+                and visit.result == "approved" and _earlier(flow, visit.node, node_id)
+                and return_scope(flow.branches, node_id, visit.node)[2] is None):
             return visit.node
     return None
-
-
-def _parallel_inside(flow: FlowSpec) -> set[str]:
-    inside: set[str] = set()
-    for join, split in flow.joins.items():
-        todo = [e.target for e in flow.out(split)]
-        while todo:
-            n = todo.pop()
-            if n != join and n not in inside:
-                inside.add(n)
-                todo.extend(e.target for e in flow.out(n))
-    return inside
 
 
 def _transfer(run: _Run, node: NodeSpec, task: Task, actor: str, payload: Mapping[str, Any]) -> _Run:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 #: Version of the definition format this package reads (``format:`` in a file; missing means this one).
 FORMAT_VERSION = 1
@@ -196,6 +196,50 @@ class EdgeSpec:
     compiled: Condition | None = field(default=None, compare=False, repr=False)
 
 
+def parallel_branches(joins: Mapping[str, str],
+                      successors: Callable[[str], Iterable[str]]) -> dict[str, tuple[frozenset[str], ...]]:
+    """Each parallel split's branches: per outgoing edge, the nodes reached from it before the split's join."""
+    out: dict[str, tuple[frozenset[str], ...]] = {}
+    for join, split in joins.items():
+        branches = []
+        for first in successors(split):
+            seen: set[str] = set()
+            todo = [first]
+            while todo:
+                node = todo.pop()
+                if node != join and node not in seen:
+                    seen.add(node)
+                    todo.extend(successors(node))
+            branches.append(frozenset(seen))
+        out[split] = tuple(branches)
+    return out
+
+
+def return_scope(branches: Mapping[str, tuple[frozenset[str], ...]], source: str,
+                 target: str) -> tuple[str | None, frozenset[str] | None, str | None]:
+    """Where a return from ``source`` to ``target`` goes back: ``(split, branch nodes, problem)``.
+
+    ``target`` outside every parallel branch: ``(None, None, None)`` (the whole instance goes back). Inside
+    branches: the innermost branch holding it, which ``source`` must be in too (only that branch goes back);
+    otherwise ``problem`` says why the return is not allowed.
+    """
+    scope: tuple[str | None, frozenset[str] | None] = (None, None)
+    for split, parts in branches.items():
+        holding = [b for b in parts if target in b]
+        if not holding:
+            continue
+        if len(holding) > 1:
+            return None, None, f"it is reached from more than one branch of parallel split '{split}'"
+        branch = holding[0]
+        if source not in branch:
+            if any(source in b for b in parts):
+                return None, None, f"it is in another branch of parallel split '{split}'"
+            return None, None, f"it is inside a branch of parallel split '{split}' that '{source}' is not in"
+        if scope[1] is None or len(branch) < len(scope[1]):
+            scope = (split, branch)
+    return scope[0], scope[1], None
+
+
 def _index(edges: tuple[EdgeSpec, ...], attr: str) -> Mapping[str, tuple[EdgeSpec, ...]]:
     table: dict[str, list[EdgeSpec]] = {}
     for edge in edges:
@@ -205,7 +249,8 @@ def _index(edges: tuple[EdgeSpec, ...], attr: str) -> Mapping[str, tuple[EdgeSpe
 
 @dataclass(frozen=True)
 class FlowSpec:
-    """A checked flow definition. ``joins`` maps each join node to the parallel split it closes."""
+    """A checked flow definition. ``joins`` maps each join node to the parallel split it closes; ``branches`` maps
+    each split to the node sets of its branches (see ``parallel_branches``)."""
 
     key: str
     form: str
@@ -220,11 +265,14 @@ class FlowSpec:
     by_id: Mapping[str, NodeSpec] = field(init=False, compare=False, repr=False)
     outgoing: Mapping[str, tuple[EdgeSpec, ...]] = field(init=False, compare=False, repr=False)
     incoming: Mapping[str, tuple[EdgeSpec, ...]] = field(init=False, compare=False, repr=False)
+    branches: Mapping[str, tuple[frozenset[str], ...]] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_id", MappingProxyType({n.id: n for n in self.nodes}))
         object.__setattr__(self, "outgoing", _index(self.edges, "source"))
         object.__setattr__(self, "incoming", _index(self.edges, "target"))
+        branches = parallel_branches(self.joins, lambda n: [e.target for e in self.outgoing.get(n, ())])
+        object.__setattr__(self, "branches", MappingProxyType(branches))
 
     @property
     def start(self) -> NodeSpec:

@@ -41,6 +41,26 @@ edges:
   - {from: check, to: done}
 """
 
+PARALLEL = """key: parallel_checks
+form: purchase_request
+nodes:
+  - {id: start, type: start}
+  - {id: split, type: parallel}
+  - {id: buyer_check, type: approval, assignees: {role: buyer}, mode: any}
+  - {id: finance_check, type: approval, assignees: {role: finance}, mode: any, returnable_to: [buyer_check]}
+  - {id: director_check, type: approval, assignees: {role: director}}
+  - {id: merge, type: join}
+  - {id: done, type: end, outcome: approved}
+edges:
+  - {from: start, to: split}
+  - {from: split, to: buyer_check}
+  - {from: split, to: director_check}
+  - {from: buyer_check, to: finance_check}
+  - {from: finance_check, to: merge}
+  - {from: director_check, to: merge}
+  - {from: merge, to: done}
+"""
+
 
 def _publish(platform, folder: Path, message: str = "flows") -> None:  # type: ignore[no-untyped-def]
     platform.publish_folder(folder, "tester", message)
@@ -225,3 +245,36 @@ def test_the_open_tasks_a_step_returns_are_the_task_rows(api, platform, legacy) 
         assert status["open_tasks"] == open_now
         steps += 1
     assert steps >= 3 and status["status"] == "finished"
+
+
+def test_a_return_inside_a_parallel_branch_through_the_api(api, platform, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Only the returning branch goes back; the other branch's task row stays open; the join fires once."""
+    _publish(platform, app_copy(tmp_path, {"parallel_checks": PARALLEL}))
+    iid = start(api, record(api), flow="parallel_checks")
+    director_task, buyer_task = task_of(api, "dir_zhao", iid), task_of(api, "carol", iid)
+    assert act(api, "carol", iid).status_code == 200
+    response = act(api, "fin_wang", iid, "return", to="buyer_check", reason="wrong supplier")
+    assert response.status_code == 200, response.text
+    view = instance(api, iid)
+    assert sorted(p["node"] for p in view["position"]) == ["buyer_check", "director_check"]
+    assert task_of(api, "dir_zhao", iid) == director_task  # the other branch is untouched
+    assert task_of(api, "carol", iid) != buyer_task and task_of(api, "east_lead", iid)  # the branch made afresh
+    assert not [t for t in todo(api, "fin_wang") if t["instance"] == iid]
+    assert act(api, "dir_zhao", iid).status_code == 200
+    assert sorted(p["node"] for p in instance(api, iid)["position"]) == ["buyer_check", "merge"]
+    assert act(api, "east_lead", iid).status_code == 200
+    assert act(api, "boss", iid).status_code == 200
+    view = instance(api, iid)
+    assert (view["status"], view["outcome"]) == ("finished", "approved")
+    with platform.db.connect() as conn:
+        def count(**where: object) -> int:
+            query = select(func.count()).select_from(history).where(history.c.instance_id == iid)
+            for column, value in where.items():
+                query = query.where(history.c[column] == value)
+            return int(conn.execute(query).scalar_one())
+
+        assert count(kind="node", node="merge") == 1  # the join was left exactly once
+        assert count(kind="action", action="finish") == 1
+        assert count(kind="action", action="return", node="finance_check") == 1
+        assert count(kind="task", node="finance_check", action="returned") == 1
+        assert count(kind="node", node="buyer_check") == 2 and count(kind="node", node="director_check") == 1
