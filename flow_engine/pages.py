@@ -25,6 +25,8 @@ add_messages({
     "flow_box_initiated": {"zh-CN": "我发起的", "en": "Initiated by me"},
     "flow_box_cc": {"zh-CN": "抄送我的", "en": "Cc'd to me"},
     "flow_empty": {"zh-CN": "没有事项", "en": "Nothing here"},
+    "flow_unread": {"zh-CN": "提醒与通知", "en": "Reminders and notifications"},
+    "flow_no_unread": {"zh-CN": "没有未读通知", "en": "No unread notifications"},
     "flow_next": {"zh-CN": "下一页", "en": "Next page"},
     "flow_title": {"zh-CN": "标题", "en": "Title"},
     "flow_node": {"zh-CN": "节点", "en": "Step"},
@@ -118,6 +120,23 @@ def build_router() -> APIRouter:
         return render(request, "flow/notifications.html", title=t(request, "notifications"), page=page)
 
     return router
+
+
+def notifications_panel(request: Request, platform: Any, who: Principal) -> Any:
+    """My unread notifications (reminders, escalations, mentions, automations' messages), newest first (five),
+    linking to the notification centre."""
+    from engine.notifications import page_link
+    from engine.web.portal import Panel
+    from engine.web.templating import locale_of, message
+
+    with platform.db.connect() as conn:
+        page = platform.services["notifications"].list(conn, who.id, unread=True, size=5)
+    lang = locale_of(request)
+    items = tuple({"label": i["title"] + (f" · {i['body']}" if i.get("body") else ""),
+                   "url": page_link(i.get("link")) or "/notifications",
+                   "meta": (i.get("created_at") or "")[:16].replace("T", " ")} for i in page["items"])
+    return Panel(title=f"{message('flow_unread', lang)} ({page['unread']})", items=items, url="/notifications",
+                 order=15, empty=message("flow_no_unread", lang))
 
 
 def home_panel(request: Request, platform: Any, who: Principal) -> Any:

@@ -168,6 +168,11 @@ def register(hooks: Hooks) -> None:
 
         return panel(request, platform, who)
 
+    def notifications_panel(request: Any, platform: Any, who: Any) -> Any:
+        from .pages import notifications_panel as panel
+
+        return panel(request, platform, who)
+
     def on_record(conn: Any, event: Any) -> None:
         service = event.platform.services.get("flows")
         if service is not None and event.action == "created":
@@ -199,6 +204,7 @@ def register(hooks: Hooks) -> None:
     hooks.routers.append(routers)
     if _portal():
         hooks.home_panels.append(home_panel)
+        hooks.home_panels.append(notifications_panel)
     hooks.record_events.append(on_record)
     hooks.jobs.append(("flow_timers", job))
     hooks.cli.append(add_commands)
