@@ -67,6 +67,8 @@ class Platform:
         self.hooks = Hooks()
         load_builtin(self.hooks, plugins) if plugins is not None else load_builtin(self.hooks)
         self.apps: dict[str, LiveApp] = {}
+        #: (app, version) published versions that do not load under this code: not tried again by refresh_published
+        self._unloadable: set[tuple[str, int]] = set()
         #: services the engines offer each other (e.g. "records"), filled by the engines' on_start hooks
         self.services: dict[str, Any] = {}
         for hook in self.hooks.on_start:
@@ -199,6 +201,29 @@ class Platform:
                 except DefinitionErrors:
                     continue  # a version valid when published but not under this code: kept out of service
                 self._activate(conn, spec, row["column_map"])
+
+    def refresh_published(self) -> int:
+        """Serve the versions published since this process last looked (by another server process, the reload
+        job of another process, ``loomwork publish``): one grouped query, and a load only for an app whose newest
+        number is above the one served here. Returns how many apps were activated."""
+        with self.db.connect() as conn:
+            latest = conn.execute(select(app_versions.c.app, func.max(app_versions.c.number))
+                                  .group_by(app_versions.c.app)).all()
+            activated = 0
+            for app, number in latest:
+                live = self.apps.get(app)
+                if (live is not None and live.version >= number) or (app, number) in self._unloadable:
+                    continue
+                row = conn.execute(select(app_versions).where(app_versions.c.app == app,
+                                                              app_versions.c.number == number)).mappings().one()
+                try:
+                    spec = self.load_files(row["files"]).with_version(number)
+                except DefinitionErrors:
+                    self._unloadable.add((app, number))
+                    continue
+                self._activate(conn, spec, row["column_map"])
+                activated += 1
+        return activated
 
     def sync_apps_dir(self, author: str = "system", problems: list[str] | None = None) -> list[VersionInfo]:
         """Publish every app folder whose content changed since its newest version.

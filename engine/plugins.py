@@ -14,6 +14,7 @@ BUILTIN = (
     "engine.web.portal",
     "engine.notifications",
     "engine.scheduler",
+    "engine.apps_reload",
     "engine.outbox",
     "forms_engine.plugin",
     "rules_engine.plugin",

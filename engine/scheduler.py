@@ -4,7 +4,8 @@ Each job claims its own due work safely (``FOR UPDATE SKIP LOCKED`` on PostgreSQ
 processes may run the scheduler at once, and a job that was down simply finds everything that fell due meanwhile.
 
 - ``loomwork serve`` starts one background thread per worker process, every ``LOOMWORK_SCHEDULER_INTERVAL``
-  seconds (0 turns it off);
+  seconds (0 turns it off); a job function with an ``interval(platform)`` attribute runs on its own interval
+  instead (the ``apps`` job: ``LOOMWORK_APPS_RELOAD_SECONDS``; 0 turns that job off), in the same thread;
 - ``loomwork jobs run [--job NAME]`` runs every job once, for cron or a systemd timer;
 - tests call ``run_jobs(platform)`` with a ``FrozenClock`` they move themselves.
 """
@@ -27,8 +28,9 @@ class JobResult:
     seconds: float = 0.0
 
 
-def run_jobs(platform: Any, only: str | None = None) -> list[JobResult]:
-    """Run every registered job once (or the one named ``only``); a failing job is logged and does not stop the rest."""
+def run_jobs(platform: Any, only: str | None = None, subset: set[str] | None = None) -> list[JobResult]:
+    """Run every registered job once (or the one named ``only``, or those in ``subset``); a failing job is logged and
+    does not stop the rest."""
     results = []
     names = [name for name, _ in platform.hooks.jobs]
     if only is not None and only not in names:
@@ -36,7 +38,7 @@ def run_jobs(platform: Any, only: str | None = None) -> list[JobResult]:
 
         raise NotFound(f"no job '{only}'", details=[{"known": names}])
     for name, job in platform.hooks.jobs:
-        if only is not None and name != only:
+        if (only is not None and name != only) or (subset is not None and name not in subset):
             continue
         began = time.perf_counter()
         result = JobResult(name)
@@ -59,19 +61,33 @@ class Scheduler:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
+    def intervals(self) -> dict[str, float]:
+        """Seconds between runs of each job (0: not run by this thread)."""
+        out = {}
+        for name, job in self.platform.hooks.jobs:
+            own = getattr(job, "interval", None)
+            out[name] = max(float(own(self.platform)), 0.0) if own is not None else max(self.interval, 0.0)
+        return out
+
     def start(self) -> "Scheduler":
-        if self.interval <= 0 or self._thread is not None:
+        if self.interval <= 0 or self._thread is not None or not any(self.intervals().values()):
             return self
         self._thread = threading.Thread(target=self._loop, name="loomwork-scheduler", daemon=True)
         self._thread.start()
         return self
 
     def _loop(self) -> None:
+        intervals = {name: seconds for name, seconds in self.intervals().items() if seconds > 0}
+        due = dict.fromkeys(intervals, 0.0)
         while not self._stop.is_set():
-            for result in run_jobs(self.platform):
+            now = time.monotonic()
+            names = {name for name, at in due.items() if at <= now}
+            for result in run_jobs(self.platform, subset=names):
                 if result.handled:
                     log.info("job %s handled %d in %.3fs", result.name, result.handled, result.seconds)
-            self._stop.wait(self.interval)
+            for name in names:
+                due[name] = now + intervals[name]
+            self._stop.wait(max(min(due.values()) - time.monotonic(), 0.05))
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

@@ -48,6 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("page_size_max", 500, "Largest page a list request may ask for.", int),
     Setting("scheduler_interval", 30.0, "Seconds between runs of the periodic jobs (flow timers, reminders) in each "
             "server process; 0 turns the background scheduler off (run `loomwork jobs run` from cron instead).", float),
+    Setting("apps_reload_seconds", 10.0, "Seconds between the apps job's looks in each server process: it serves "
+            "versions other processes published and, when the apps folder is the top of a git repository, publishes "
+            "the app folders a new commit changed (committed content only). 0 turns the job off.", float),
     Setting("webhook_allow_hosts", "", "Comma-separated webhook hosts that may resolve to private, loopback or other "
             "internal addresses (refused otherwise, at load and at delivery)."),
     Setting("webhook_secret", "", "Base secret of the webhook signatures (HMAC-SHA256, one derived secret per app; "
