@@ -195,3 +195,47 @@ def test_the_apps_job_runs_on_its_own_interval_and_can_be_turned_off(plat, datab
     _edit(folder / FORM, "label: 标题", "label: 主题")
     plat.publish_folder(folder, "ann", "second")
     assert _apps_job(off) == 0 and "purchasing" not in off.apps
+
+
+def test_a_push_into_the_checked_out_branch_is_published(plat, repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _apps_job(plat)
+    _git(repo, "config", "receive.denyCurrentBranch", "updateInstead")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True, capture_output=True)
+    _edit(clone / "purchasing" / FORM, "label: 标题", "label: 主题")
+    _git(clone, "commit", "-q", "-am", "pushed from a laptop", author="Pat Pusher <pat@example.com>")
+    _git(clone, "push", "-q", "origin", "HEAD")
+    assert "label: 主题" in (repo / "purchasing" / FORM).read_text()  # the push updated the checked-out files
+    assert _apps_job(plat) == 1
+    latest = plat.versions("purchasing")[0]
+    assert (latest.number, latest.author, latest.message) == (2, "Pat Pusher", "pushed from a laptop")
+
+
+def test_a_commit_elsewhere_does_not_republish_an_untouched_app(plat, repo, folder) -> None:  # type: ignore[no-untyped-def]
+    _apps_job(plat)
+    _edit(folder / FORM, "label: 标题", "label: 主题")
+    plat.publish_folder(folder, "dora", "published, not committed")  # e.g. a designer publish whose commit failed
+    (repo / "README.md").write_text("the app definitions\n")
+    _git(repo, "add", "README.md")
+    _git(repo, "commit", "-q", "-m", "a readme")
+    assert _apps_job(plat) == 0
+    assert [v.number for v in plat.versions("purchasing")] == [2, 1]  # HEAD's older form did not undo version 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_background_scheduler_runs_the_apps_job_on_its_interval(plat, database, tmp_path, clock, folder) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    other = make_platform(database, tmp_path, clock, apps_dir=folder.parent)
+    other.settings = type(other.settings).from_env({**dict(other.settings.values), "apps_reload_seconds": "0.1"})
+    other.activate_published()
+    scheduler = Scheduler(other, 3600).start()  # the other jobs: once at start, then not for an hour
+    try:
+        _edit(folder / FORM, "label: 标题", "label: 主题")
+        plat.publish_folder(folder, "ann", "second")
+        deadline = time.monotonic() + 20
+        while other.apps["purchasing"].version != 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert other.apps["purchasing"].version == 2
+    finally:
+        scheduler.stop()
