@@ -265,6 +265,20 @@ def reload(platform: Any, author: str = "system") -> ReloadReport:
     return reload_from_git(platform, force=True) or reload_folder(platform, author)
 
 
+def publish_at_start(platform: Any) -> tuple[list[str], list[str]]:
+    """What ``loomwork serve`` publishes before serving: HEAD of a git apps folder (never uncommitted drafts), else
+    every changed folder of the working tree. Returns (one line per app, problems); a folder that does not check
+    keeps serving its last published version."""
+    report = reload_from_git(platform, force=True)
+    if report is None:
+        problems: list[str] = []
+        lines = [f"{info.app}: version {info.number}" + (" (published now)" if info.changed else "")
+                 for info in platform.sync_apps_dir(problems=problems)]
+        return lines, problems
+    return ([f"{e['app']}: version {e['version']}" + (" (published now)" if e["changed"] else "")
+             for e in report.published], [e["text"] for p in report.problems for e in p["errors"]])
+
+
 def _finish(platform: Any, report: ReloadReport, previous: dict[str, Any]) -> None:
     now = platform.clock.now().isoformat()
     state = report.to_json() | {"checked_at": now}

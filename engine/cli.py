@@ -139,17 +139,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     platform = platform_from_args(args)
     platform.upgrade_db()
-    from .apps_reload import reload_from_git
+    from .apps_reload import publish_at_start
 
-    report = reload_from_git(platform, force=True)  # a git apps folder: what HEAD holds, never uncommitted drafts
-    if report is not None:
-        for entry in report.published:
-            print(f"{entry['app']}: version {entry['version']}" + (" (published now)" if entry["changed"] else ""))
-        problems = [e["text"] for p in report.problems for e in p["errors"]]
-    else:
-        problems = []
-        for info in platform.sync_apps_dir(problems=problems):
-            print(f"{info.app}: version {info.number}" + (" (published now)" if info.changed else ""))
+    lines, problems = publish_at_start(platform)
+    for line in lines:
+        print(line)
     for line in problems:  # a folder that does not check keeps serving its last published version
         print(f"warning: not published: {line}", file=sys.stderr)
     if args.apps_dir:

@@ -239,3 +239,13 @@ def test_the_background_scheduler_runs_the_apps_job_on_its_interval(plat, databa
         assert other.apps["purchasing"].version == 2
     finally:
         scheduler.stop()
+
+
+def test_serve_publishes_head_of_a_git_apps_folder_at_start_not_drafts(plat, repo, folder) -> None:  # type: ignore[no-untyped-def]
+    from engine.apps_reload import publish_at_start
+
+    _edit(folder / FORM, "label: 标题", "label: 草稿")  # a draft only
+    assert publish_at_start(plat) == (["purchasing: version 1"], [])
+    _git(repo, "commit", "-q", "-am", "committed now", author="Hanna Hand <hanna@example.com>")
+    assert publish_at_start(plat) == (["purchasing: version 2 (published now)"], [])
+    assert plat.versions("purchasing")[0].author == "Hanna Hand"
