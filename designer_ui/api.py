@@ -10,7 +10,7 @@ import difflib
 from typing import Any, Mapping
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy import select
 
 from engine.errors import BadRequest, DefinitionError, DefinitionErrors, Forbidden, LoomworkError, NotFound
@@ -183,6 +183,47 @@ def build_router() -> APIRouter:
         if key is None:
             raise BadRequest(f"{path} is not a form")
         return {"errors": []} | preview_form(spec, spec.forms[key], values, ws.platform.clock)
+
+    def _draft_form(request: Request, app: str, body: Mapping[str, Any]):  # type: ignore[no-untyped-def]
+        from .form_preview import draft_form
+
+        ws = workspace_of(request)
+        folder = ws.app(app)
+        path = body.get("path")
+        if not isinstance(path, str):
+            raise BadRequest("say which form to preview ('path')", details=[{"field": "path"}])
+        ws.safe_path(folder, path)
+        content = _text_from(ws, folder, path, body)
+        return (path, content) + draft_form(ws, folder, path, content)
+
+    @router.post("/apps/{app}/form-preview", response_class=HTMLResponse)
+    async def form_preview(app: str, request: Request, who: Principal = Depends(designer_user)) -> Any:
+        """The draft form as the real create page renders it (HTML for the designer's preview frame); nothing is
+        saved. A draft with definition errors answers 422 with them."""
+        from .form_preview import render_page
+
+        body = _body_object(await read_json(request))
+        path, content, live, form, errors = _draft_form(request, app, body)
+        if live is None:
+            raise DefinitionErrors(errors)
+        return render_page(request, live, form, who, path, {"content": content})
+
+    @router.post("/apps/{app}/form-preview/evaluate")
+    async def form_preview_evaluate(app: str, request: Request, who: Principal = Depends(designer_user)) -> dict[str, Any]:
+        """The preview frame's evaluation: ``{"path", "content"|"data", "values"}`` run by the draft form the way the
+        real form's evaluate endpoint runs the published one (flags, computed values, problems); nothing saved."""
+        from engine.web.templating import locale_of
+        from .form_preview import evaluate
+
+        body = _body_object(await read_json(request))
+        path, content, live, form, errors = _draft_form(request, app, body)
+        if live is None:
+            return {"fields": {}, "rows": {}, "display": {}, "values": {}, "errors": [],
+                    "definition_errors": _errors(errors)}
+        platform = platform_of(request)
+        with platform.db.connect() as conn:
+            return evaluate(conn, platform.services["records"], live, form, body.get("values", {}), who,
+                            locale_of(request))
 
     @router.post("/apps/{app}/publish")
     async def publish(app: str, request: Request, who: Principal = Depends(designer_user)) -> dict[str, Any]:

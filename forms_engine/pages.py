@@ -87,6 +87,9 @@ add_messages({
     "owner": {"zh-CN": "负责人", "en": "Owner"},
     "columns": {"zh-CN": "列", "en": "Columns"},
     "apply": {"zh-CN": "应用", "en": "Apply"},
+    "preview_check": {"zh-CN": "检查（不保存）", "en": "Check (not saved)"},
+    "preview_not_saved": {"zh-CN": "预览：表单检查通过，预览从不保存记录", "en": "Preview: the form checks out; a preview never saves records"},
+    "preview_no_upload": {"zh-CN": "预览不上传文件", "en": "The preview does not upload files"},
 })
 
 

@@ -1,6 +1,6 @@
 // The form designer: palette of field types → canvas (reorder, sections, sub-tables) → property panel, with
 // expressions completed and checked as you type, a live preview, and the YAML the draft will be saved as.
-import { debounce, h, post, text } from "./api.js";
+import { call, debounce, h, post, text } from "./api.js";
 import { FileSession, Toolbar } from "./session.js";
 
 const EXPR_PROPS = ["expr", "visible_if", "required_if", "readonly_if"];
@@ -579,91 +579,24 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
   }
 
   // -- preview ------------------------------------------------------------------------------------------------
-  const previewValues = {};
-  const refreshPreview = debounce(async () => {
+  // The real form: the server renders the draft with the generated create page's markup and form.js drives it
+  // against the draft (conditions, formulas, validation, relation pickers, region cascades); nothing is saved.
+  let previewShown = null;
+  async function renderPreview() {
+    const note = h("p.preview-errors.error", { "data-testid": "preview-errors" });
+    if (!previewShown) previewShown = h("iframe.preview-frame", { "data-testid": "preview-frame", title: "Form preview" });
+    if (!preview.contains(previewShown)) preview.replaceChildren(note, previewShown);
+    const errorsEl = preview.querySelector(".preview-errors");
     try {
-      const out = await post(`/api/designer/apps/${encodeURIComponent(app)}/preview`, { path, data: model, values: previewValues });
-      for (const wrap of preview.querySelectorAll("[data-field]")) {
-        const key = wrap.dataset.field;
-        wrap.hidden = out.visible[key] === false;
-        wrap.classList.toggle("required", !!out.required[key]);
-        const problemEl = wrap.querySelector(".preview-problem");
-        if (problemEl) problemEl.textContent = out.problems?.[key] || "";
-        if (key in (out.computed || {})) wrap.querySelector("output").textContent = out.computed[key] ?? "";
-      }
-      preview.querySelector(".preview-errors").textContent = out.errors.length ? `The form has ${out.errors.length} problem(s); the preview shows the last working state.` : "";
-    } catch (err) { preview.querySelector(".preview-errors").textContent = err.message; }
-  }, 250);
-
-  function widget(f, onValue) {
-    const opts = (f.options || []).map((o) => (typeof o === "object" ? o : { value: o, label: o }));
-    if (["select", "radio"].includes(f.type)) {
-      return h("select", { onchange: (ev) => onValue(ev.target.value || null) }, h("option", { value: "" }, "—"),
-        opts.map((o) => h("option", { value: o.value }, text(o.label) || o.value)));
+      const html = await call("POST", `/api/designer/apps/${encodeURIComponent(app)}/form-preview`, { path, data: model });
+      errorsEl.textContent = "";
+      previewShown.srcdoc = html;
+    } catch (err) {
+      errorsEl.textContent = err.details?.length
+        ? `The form has ${err.details.length} problem(s); the preview shows the last working state.` : err.message;
     }
-    if (["multi_select", "checkboxes"].includes(f.type)) {
-      const chosen = new Set();
-      return h("div.checks", {}, opts.map((o) => h("label.inline", {}, h("input", { type: "checkbox", onchange: (ev) => {
-        ev.target.checked ? chosen.add(o.value) : chosen.delete(o.value); onValue([...chosen]);
-      } }), text(o.label) || o.value)));
-    }
-    if (f.type === "boolean") return h("input", { type: "checkbox", onchange: (ev) => onValue(ev.target.checked) });
-    if (f.type === "textarea" || f.type === "rich_text") return h("textarea", { oninput: (ev) => onValue(ev.target.value) });
-    const kind = { date: "date", datetime: "datetime-local", time: "time", email: "email", integer: "number", rating: "number" }[f.type] || "text";
-    return h("input", { type: kind, oninput: (ev) => onValue(ev.target.value) });
   }
-
-  function renderPreview() {
-    const body = h("div.preview-form");
-    // sections as the form lays them out: a grid of `columns`, or tabs / steps when any section is one
-    const sections = model.fields.filter((f) => f.type === "section");
-    const tabbed = sections.some((f) => f.tab || f.step);
-    const tabBar = h("div.preview-tabs", { "data-testid": "preview-tabs" });
-    const panes = [];
-    const showPane = (key) => {
-      for (const p of panes) p.classList.toggle("inactive", p.dataset.field !== key);
-      for (const b of tabBar.children) b.classList.toggle("active", b.dataset.section === key);
-    };
-    let target = body;
-    for (const f of model.fields) {
-      const t = types[f.type] || {};
-      if (f.type === "section") {
-        const columns = Math.min(4, Math.max(1, Number(f.columns) || 1));
-        const grid = h("div.preview-group", { "data-testid": `preview-group-${f.key}`, "data-columns": String(columns) });
-        if (columns > 1) grid.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`;
-        const pane = h("div.preview-pane", { "data-field": f.key }, tabbed ? "" : h("h3.preview-section", {}, text(f.label) || f.key), grid);
-        if (tabbed) {
-          if (!panes.length) body.append(tabBar);
-          tabBar.append(h("button.tab", { "data-section": f.key, "data-testid": `preview-tab-${f.key}`, onclick: () => showPane(f.key) }, text(f.label) || f.key));
-          panes.push(pane);
-        }
-        body.append(pane);
-        target = grid;
-        continue;
-      }
-      if (f.type === "divider") { target.append(h("hr", { "data-field": f.key })); continue; }
-      if (f.type === "description") { target.append(h("p", { "data-field": f.key }, text(f.text))); continue; }
-      const wrap = h("div.preview-field", { "data-field": f.key, "data-testid": `preview-${f.key}` }, h("span.preview-label", {}, text(f.label) || f.key));
-      if (t.computed) wrap.append(h("output", {}));
-      else if (f.type === "subtable") {
-        const rows = (previewValues[f.key] ||= []);
-        const table = h("table.preview-rows", {}, h("tr", {}, (f.fields || []).map((s) => h("th", {}, text(s.label) || s.key))));
-        const addRow = () => {
-          const row = {};
-          rows.push(row);
-          table.append(h("tr", {}, (f.fields || []).map((s) => h("td", {}, (types[s.type] || {}).computed ? "" : widget(s, (v) => { row[s.key] = v; refreshPreview(); })))));
-          refreshPreview();
-        };
-        rows.splice(0);
-        wrap.append(table, h("button.small", { onclick: addRow, "data-testid": `preview-add-${f.key}` }, "+ row"));
-      } else wrap.append(widget(f, (v) => { previewValues[f.key] = v; refreshPreview(); }));
-      wrap.append(h("span.preview-problem"));
-      target.append(wrap);
-    }
-    if (panes.length) showPane(panes[0].dataset.field);
-    preview.replaceChildren(h("p.preview-errors.error"), body);
-    refreshPreview();
-  }
+  const refreshPreview = debounce(renderPreview, 400);
 
   // -- start --------------------------------------------------------------------------------------------------
   try {

@@ -173,6 +173,7 @@
   function evaluate() {
     var mine = ++seq;
     var body = {values: collect()};
+    if (form.dataset.evaluateWith) { Object.assign(body, JSON.parse(form.dataset.evaluateWith)); }  /* the designer's draft */
     if (form.dataset.record) { body.record_id = parseInt(form.dataset.record, 10); }
     return lw.api("POST", form.dataset.evaluate, body).then(function (r) {
       if (mine !== seq || !r.ok) { return lastState; }  /* a newer draft went out meanwhile */
@@ -195,6 +196,14 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     submitted = true;
+    if (form.dataset.preview) {  /* the designer's live preview: check the draft, never write a record */
+      evaluate().then(function (state) {
+        var count = showErrors((state && state.errors) || [], true);
+        if (count) { if (alertBox.hidden) { showAlert(texts.fix_errors); } } else { showAlert(texts.preview_not_saved); }
+        alertBox.dataset.preview = count ? "errors" : "ok";
+      });
+      return;
+    }
     saveButton.disabled = true;
     saveButton.textContent = texts.saving;
     showAlert("");
@@ -338,6 +347,11 @@
     });
   }
   function upload(el, file, name) {
+    if (form.dataset.preview) {  /* a preview shows the file input but uploads nothing */
+      var note = el.querySelector("[data-error]");
+      if (note) { note.textContent = texts.preview_no_upload; }
+      return Promise.resolve();
+    }
     var box = el.querySelector("[data-files]") || el;
     var bar = box.querySelector("[data-progress]");
     var inRow = !!el.closest("tr[data-row]");
