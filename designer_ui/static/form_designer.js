@@ -581,17 +581,21 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
   // -- preview ------------------------------------------------------------------------------------------------
   // The real form: the server renders the draft with the generated create page's markup and form.js drives it
   // against the draft (conditions, formulas, validation, relation pickers, region cascades); nothing is saved.
-  let previewShown = null;
+  let previewShown = null, previewDraft = null;
   async function renderPreview() {
     const note = h("p.preview-errors.error", { "data-testid": "preview-errors" });
     if (!previewShown) previewShown = h("iframe.preview-frame", { "data-testid": "preview-frame", title: "Form preview" });
     if (!preview.contains(previewShown)) preview.replaceChildren(note, previewShown);
     const errorsEl = preview.querySelector(".preview-errors");
+    const draft = JSON.stringify(model);
+    if (draft === previewDraft) return;  // unchanged: keep what was typed into the preview
+    previewDraft = draft;
     try {
       const html = await call("POST", `/api/designer/apps/${encodeURIComponent(app)}/form-preview`, { path, data: model });
       errorsEl.textContent = "";
       previewShown.srcdoc = html;
     } catch (err) {
+      previewDraft = null;
       errorsEl.textContent = err.details?.length
         ? `The form has ${err.details.length} problem(s); the preview shows the last working state.` : err.message;
     }

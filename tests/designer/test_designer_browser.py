@@ -147,10 +147,11 @@ def test_business_user_builds_saves_and_publishes_a_form(server, browser, folder
 
     # the live preview behaves like the form: the reason shows only for large amounts
     page.get_by_test_id("tab-preview").click()
-    reason = page.get_by_test_id("preview-reason")
-    page.get_by_test_id("preview-amount").locator("input").fill("50")
+    frame = page.frame_locator("[data-testid=preview-frame]")
+    reason = frame.locator(".lw-field[data-key=reason]")
+    frame.locator(".lw-field[data-key=amount] input").fill("50")
     reason.wait_for(state="hidden")
-    page.get_by_test_id("preview-amount").locator("input").fill("5000")
+    frame.locator(".lw-field[data-key=amount] input").fill("5000")
     reason.wait_for(state="visible")
     page.get_by_test_id("tab-design").click()
 

@@ -58,14 +58,17 @@ def test_columns_and_tabs_on_the_canvas(server, browser, folder) -> None:  # typ
     page.get_by_test_id("properties").get_by_test_id("prop-key").fill("visits")
     # the preview lays the form out the same way: tabs, and the basics tab's two columns
     page.get_by_test_id("tab-preview").click()
-    page.get_by_test_id("preview-tabs").wait_for()
-    page.get_by_test_id("preview-city").wait_for(state="visible")
-    assert page.get_by_test_id("preview-amount").is_hidden()
-    city, visited = page.get_by_test_id("preview-city").bounding_box(), page.get_by_test_id("preview-visited_on").bounding_box()
+    frame = page.frame_locator("[data-testid=preview-frame]")  # the real form of the draft
+    frame.locator(".lw-tabs [data-tab]").first.wait_for()
+    city_el, visited_el = frame.locator(".lw-field[data-key=city]"), frame.locator(".lw-field[data-key=visited_on]")
+    city_el.wait_for(state="visible")
+    assert frame.locator(".lw-field[data-key=amount]").is_hidden()
+    city, visited = city_el.bounding_box(), visited_el.bounding_box()
     assert abs(city["y"] - visited["y"]) < 2 and visited["x"] > city["x"]
-    page.get_by_test_id("preview-tab-costs").click()
-    page.get_by_test_id("preview-amount").wait_for(state="visible")
-    assert page.get_by_test_id("preview-city").is_hidden()
+    frame.locator(".lw-tabs [data-tab]", has_text="Costs").click()
+    frame.locator(".lw-field[data-key=amount]").wait_for(state="visible")
+    frame.locator(".lw-field[data-key=visits]").wait_for(state="visible")  # the field just dropped on the tab
+    assert city_el.is_hidden()
     page.get_by_test_id("tab-design").click()
     page.get_by_test_id("save").click()
     page.get_by_test_id("status").filter(has_text="Saved — the app checks out").wait_for()

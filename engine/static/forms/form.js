@@ -176,7 +176,8 @@
     if (form.dataset.evaluateWith) { Object.assign(body, JSON.parse(form.dataset.evaluateWith)); }  /* the designer's draft */
     if (form.dataset.record) { body.record_id = parseInt(form.dataset.record, 10); }
     return lw.api("POST", form.dataset.evaluate, body).then(function (r) {
-      if (mine !== seq || !r.ok) { return lastState; }  /* a newer draft went out meanwhile */
+      if (!r.ok) { return lastState; }
+      if (mine !== seq) { return r.data; }  /* a newer draft went out meanwhile: it will be shown, not this one */
       lastState = r.data;
       apply(r.data);
       return r.data;
@@ -197,6 +198,8 @@
     e.preventDefault();
     submitted = true;
     if (form.dataset.preview) {  /* the designer's live preview: check the draft, never write a record */
+      showAlert("");
+      delete alertBox.dataset.preview;
       evaluate().then(function (state) {
         var count = showErrors((state && state.errors) || [], true);
         if (count) { if (alertBox.hidden) { showAlert(texts.fix_errors); } } else { showAlert(texts.preview_not_saved); }
