@@ -584,18 +584,23 @@ export async function mountFormDesigner(root, { app, path, meta, reload }) {
   let previewShown = null, previewDraft = null;
   async function renderPreview() {
     const note = h("p.preview-errors.error", { "data-testid": "preview-errors" });
-    if (!previewShown) previewShown = h("iframe.preview-frame", { "data-testid": "preview-frame", title: "Form preview" });
+    if (!previewShown) {
+      previewShown = h("iframe.preview-frame", { "data-testid": "preview-frame", title: "Form preview" });
+      previewShown.addEventListener("load", () => { previewShown.dataset.loaded = "1"; });
+    }
     if (!preview.contains(previewShown)) preview.replaceChildren(note, previewShown);
     const errorsEl = preview.querySelector(".preview-errors");
     const draft = JSON.stringify(model);
     if (draft === previewDraft) return;  // unchanged: keep what was typed into the preview
     previewDraft = draft;
+    previewShown.dataset.loaded = "0";  // until the new draft's page has loaded
     try {
       const html = await call("POST", `/api/designer/apps/${encodeURIComponent(app)}/form-preview`, { path, data: model });
       errorsEl.textContent = "";
       previewShown.srcdoc = html;
     } catch (err) {
       previewDraft = null;
+      previewShown.dataset.loaded = previewShown.srcdoc ? "1" : "0";  // the last working state stays
       errorsEl.textContent = err.details?.length
         ? `The form has ${err.details.length} problem(s); the preview shows the last working state.` : err.message;
     }

@@ -65,6 +65,11 @@ def browser(request):  # type: ignore[no-untyped-def]
         chromium.close()
 
 
+#: the preview frame has loaded the draft's form and its script (styles applied, widgets set up)
+PREVIEW_READY = """() => { const f = document.querySelector('[data-testid=preview-frame][data-loaded="1"]');
+  const d = f && f.contentDocument; return !!(d && d.readyState === 'complete' && d.defaultView.lwForm); }"""
+
+
 def sign_in(page, server, username: str = "dora") -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{server.url}/designer/")
     page.fill("input[name=username]", username)
@@ -147,6 +152,7 @@ def test_business_user_builds_saves_and_publishes_a_form(server, browser, folder
 
     # the live preview behaves like the form: the reason shows only for large amounts
     page.get_by_test_id("tab-preview").click()
+    page.wait_for_function(PREVIEW_READY)
     frame = page.frame_locator("[data-testid=preview-frame]")
     reason = frame.locator(".lw-field[data-key=reason]")
     frame.locator(".lw-field[data-key=amount] input").fill("50")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from designer_support import folder, plat  # noqa: F401  (fixtures)
-from test_designer_browser import browser, drag, server, sign_in  # noqa: F401  (fixtures and helpers)
+from test_designer_browser import PREVIEW_READY, browser, drag, server, sign_in  # noqa: F401  (fixtures and helpers)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
@@ -58,6 +58,7 @@ def test_columns_and_tabs_on_the_canvas(server, browser, folder) -> None:  # typ
     page.get_by_test_id("properties").get_by_test_id("prop-key").fill("visits")
     # the preview lays the form out the same way: tabs, and the basics tab's two columns
     page.get_by_test_id("tab-preview").click()
+    page.wait_for_function(PREVIEW_READY)
     frame = page.frame_locator("[data-testid=preview-frame]")  # the real form of the draft
     frame.locator(".lw-tabs [data-tab]").first.wait_for()
     city_el, visited_el = frame.locator(".lw-field[data-key=city]"), frame.locator(".lw-field[data-key=visited_on]")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from designer_support import folder, plat  # noqa: F401  (fixtures)
-from test_designer_browser import add_field, browser, server, sign_in  # noqa: F401  (fixtures and helpers)
+from test_designer_browser import PREVIEW_READY, add_field, browser, server, sign_in  # noqa: F401  (fixtures and helpers)
 
 from tests.conftest import Api
 
@@ -56,6 +56,7 @@ def test_the_preview_is_the_real_form_of_the_draft(server, browser, folder, plat
     page.get_by_test_id("problems").filter(has_text="No problems").wait_for()
 
     page.get_by_test_id("tab-preview").click()
+    page.wait_for_function(PREVIEW_READY)
     frame = page.frame_locator("[data-testid=preview-frame]")
     form = frame.locator("form[data-lw-form][data-preview='1']")
     form.wait_for()
@@ -103,6 +104,7 @@ def test_the_preview_is_the_real_form_of_the_draft(server, browser, folder, plat
     page.get_by_test_id("field-reason").locator(".card-head .label").first.click()
     page.get_by_test_id("properties").get_by_test_id("prop-visible_if").fill("amount > 10")
     page.get_by_test_id("tab-preview").click()
+    page.wait_for_function(PREVIEW_READY)
     frame.locator(".lw-field[data-key=amount] input").fill("50")
     reason.wait_for(state="visible")
 
