@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any, Mapping
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -69,7 +70,7 @@ def render_page(request: Request, live: LiveApp, form: Any, who: Principal, path
                   layout=pm.layout(form), record=None, values=state["record"], flags=state, refs=refs, people=people,
                   departments=depts, tz=tz, tz_offset=pm.tz_offset(tz, platform.clock.now()), pm=pm,
                   related_forms=dict(live.spec.forms), preview=True,
-                  evaluate_url=f"/api/designer/apps/{live.key}/form-preview/evaluate",
+                  evaluate_url=f"/api/designer/apps/{quote(live.key, safe='')}/form-preview/evaluate",
                   evaluate_with={"path": path} | dict(draft))
 
 
