@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field as dc_field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import Connection, and_, func, select
 
@@ -239,53 +239,40 @@ class Reports:
         against the app's published forms and flows with every check a published report gets.
 
         Raises ``DefinitionErrors`` (located at ``file``) when the definition does not check."""
-        from engine.errors import DefinitionErrors, Problems
-        from engine.metaschema import check_document
-        from engine.source import Document
-
         from .loader import build_report
 
-        live = self.platform.app(app)
-        doc = Document(file=file, data=data)
-        if not isinstance(data, Mapping):
-            raise DefinitionErrors([doc.error((), "a report definition is a mapping (key, dataset, measures …)")])
-        if data.get("kind", "report") != "report":
-            raise DefinitionErrors([doc.error(("kind",), f"'{data.get('kind')}' is not a report")])
-        errors = check_document(doc, "report")
-        if errors:
-            raise DefinitionErrors(errors)
-        ctx = _DraftContext(Problems(), {kind: dict(specs) for kind, specs in live.spec.specs.items()})
-        report = build_report(doc, ctx)
-        if ctx.problems or report is None:
-            raise DefinitionErrors(ctx.problems.errors or [doc.error((), "the report could not be built")])
-        return report
+        return self._build_draft(app, data, file, "report", "key, dataset, measures …", build_report)
 
     def build_dashboard_spec(self, app: str, data: Any, file: str = "reports/(unsaved).yaml") -> DashboardSpec:
         """A dashboard spec from a definition that is not part of the published app (a designer's draft), built
         against the app's published forms and reports with every check a published dashboard gets.
 
         Raises ``DefinitionErrors`` (located at ``file``) when the definition does not check."""
+        from .loader import build_dashboard
+
+        return self._build_draft(app, data, file, "dashboard", "key, widgets, filters …", build_dashboard)
+
+    def _build_draft(self, app: str, data: Any, file: str, kind: str, keys: str, build: Callable[..., Any]) -> Any:
         from engine.errors import DefinitionErrors, Problems
         from engine.metaschema import check_document
         from engine.source import Document
 
-        from .loader import build_dashboard
-
         live = self.platform.app(app)
         doc = Document(file=file, data=data)
         if not isinstance(data, Mapping):
-            raise DefinitionErrors([doc.error((), "a dashboard definition is a mapping (key, widgets, filters …)")])
-        if data.get("kind") != "dashboard":
-            raise DefinitionErrors([doc.error(("kind",), f"'{data.get('kind')}' is not a dashboard")])
-        errors = check_document(doc, "dashboard")
+            raise DefinitionErrors([doc.error((), f"a {kind} definition is a mapping ({keys})")])
+        if data.get("kind", "report") != kind:
+            raise DefinitionErrors([doc.error(("kind",), f"'{data.get('kind')}' is not a {kind}")])
+        errors = check_document(doc, kind)
         if errors:
             raise DefinitionErrors(errors)
-        specs = {kind: dict(specs) for kind, specs in live.spec.specs.items()}
-        ctx = _DraftContext(Problems(), specs, {"report": specs.get("report", {})})
-        board = build_dashboard(doc, ctx)
-        if ctx.problems or board is None:
-            raise DefinitionErrors(ctx.problems.errors or [doc.error((), "the dashboard could not be built")])
-        return board
+        specs = {k: dict(v) for k, v in live.spec.specs.items()}
+        ctx = _DraftContext(Problems(), specs, {"report": specs.get("report", {})}) if kind == "dashboard" \
+            else _DraftContext(Problems(), specs)
+        built = build(doc, ctx)
+        if ctx.problems or built is None:
+            raise DefinitionErrors(ctx.problems.errors or [doc.error((), f"the {kind} could not be built")])
+        return built
 
     def run_spec(self, app: str, report: ReportSpec, who: Principal, raw: Mapping[str, Any] | None = None, *,
                  figure: bool = True, conditions: tuple[Condition, ...] = ()) -> dict[str, Any]:

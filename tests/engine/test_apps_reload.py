@@ -3,7 +3,6 @@ content only, with the commit's author and message; a bad commit is reported onc
 reload (API and CLI), and other processes picking up newer versions — real git, SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,31 +11,15 @@ from sqlalchemy import select
 
 from engine import cli
 from engine.apps_reload import read_state
-from engine.identity import sync_org
 from engine.notifications import notifications
 from engine.scheduler import Scheduler, run_jobs
 from engine.tables import users
 
-from tests.conftest import APPS, Api, make_platform
+from tests.conftest import Api, make_platform
+from tests.engine.test_versions import folder, plat  # noqa: F401  (the same fixtures: a copy of the purchasing app)
 
 FORM = "forms/purchase_request.yaml"
 RULES = "rules/approval_level.yaml"
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "apps" / "purchasing"
-    shutil.copytree(APPS / "purchasing", target, ignore=shutil.ignore_patterns("reports"))
-    return target
-
-
-@pytest.fixture
-def plat(database, tmp_path, clock, folder):  # type: ignore[no-untyped-def]
-    p = make_platform(database, tmp_path, clock, apps_dir=folder.parent)
-    p.publish_folder(folder, "ann", "first")
-    with p.db.begin() as conn:
-        sync_org(conn, p.apps["purchasing"].spec.org, clock.now(), with_users=True)
-    return p
 
 
 def _git(root: Path, *args: str, author: str = "Setup <setup@example.com>") -> str:
