@@ -51,3 +51,40 @@ def test_writes_still_roll_back_as_one(tmp_path) -> None:  # type: ignore[no-unt
     with read_only(engine) as conn:
         assert conn.execute(text("select count(*) from t")).scalar_one() == 0
     engine.dispose()
+
+
+def test_the_wal_is_checkpointed_by_a_thread_of_the_engine_not_inside_commits(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(db, "CHECKPOINT_SECONDS", 0.05)
+    path = tmp_path / "x.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("create table t (x text)"))
+        # commits leave checkpoints to the thread unless the WAL grows past the cap
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == db.WAL_AUTOCHECKPOINT_PAGES
+    checkpointer = db.CHECKPOINTERS[engine]
+    time.sleep(0.2)
+    before = path.stat().st_size
+    with engine.begin() as conn:  # about 500 pages: they reach the database file only through a checkpoint
+        conn.execute(text("insert into t values (:x)"), [{"x": f"{i:06d}" * 300} for i in range(1000)])
+    deadline = time.monotonic() + 5
+    while path.stat().st_size < before + 400 * 4096 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert path.stat().st_size >= before + 400 * 4096, "the background checkpoint did not copy the WAL"
+    assert checkpointer.checkpoints > 0
+    thread = checkpointer._thread
+    assert thread is not None and thread.is_alive()
+    engine.dispose()  # the thread stops with the engine …
+    thread.join(timeout=2)
+    assert not thread.is_alive()
+    with engine.begin() as conn:  # … and starts again if the engine is used again
+        assert conn.execute(text("select count(*) from t")).scalar_one() == 1000
+    assert checkpointer._thread is not thread and checkpointer._thread.is_alive()
+    engine.dispose()
+
+
+def test_in_memory_databases_get_no_checkpoint_thread() -> None:
+    engine = make_engine("sqlite://")
+    with engine.begin() as conn:
+        conn.execute(text("select 1"))
+    assert engine not in db.CHECKPOINTERS
+    engine.dispose()
