@@ -68,8 +68,9 @@ def test_incoming_and_outgoing_on_every_node(name: str) -> None:
 def test_branches_defaults_and_conditions() -> None:
     process = export("purchase_request").find("bpmn:process", NS)
     assert process is not None
-    gateway = process.find("bpmn:exclusiveGateway[@id='finance_review__branch']", NS)
+    gateway = process.find("bpmn:exclusiveGateway[@id='finance_review__verdict']", NS)  # verdict and branches at once
     assert gateway is not None and gateway.get("default") == "Flow_e5"
+    assert process.find("bpmn:exclusiveGateway[@id='finance_review__branch']", NS) is None
     condition = process.find("bpmn:sequenceFlow[@id='Flow_e4']/bpmn:conditionExpression", NS)
     assert condition is not None and condition.text == "amount > 500000"
     exclusive = export("expense_claim").find("bpmn:process/bpmn:exclusiveGateway[@id='route']", NS)
@@ -77,8 +78,9 @@ def test_branches_defaults_and_conditions() -> None:
 
 
 @pytest.mark.parametrize(("node", "sequential", "condition"), [
-    ("finance_review", "false", None),
-    ("director_review", "false", "nrOfApprovals * 100 >= nrOfInstances * 60"),
+    ("finance_review", "false", "nrOfReturns >= 1"),  # all, reject_policy after_all: only a return stops it early
+    ("director_review", "false", "nrOfApprovals * 100 >= nrOfInstances * 60 or "
+                                 "(nrOfInstances - nrOfRejections) * 100 < nrOfInstances * 60 or nrOfReturns >= 1"),
 ])
 def test_multi_instance_modes(node: str, sequential: str, condition: str | None) -> None:
     task = export("purchase_request").find(f"bpmn:process/bpmn:userTask[@id='{node}']", NS)

@@ -69,7 +69,9 @@ def test_export_bpmn_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["--apps-dir", str(APPS), "export-bpmn", "purchasing", "purchase_approval"]) == 0
     root = ET.fromstring(capsys.readouterr().out)
     ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
-    assert len(root.findall(".//bpmn:userTask", ns)) == 4
+    loom = "{https://loomwork.dev/schema/bpmn/1}type"
+    tasks = [t.get(loom) for t in root.findall(".//bpmn:userTask", ns)]
+    assert sorted(tasks) == ["approval"] * 4 + ["resubmit"]  # returns to the initiator: a resubmit task
     assert root.find(".//bpmndi:BPMNDiagram", ns) is not None
     target = tmp_path / "out.bpmn"
     assert main(["--apps-dir", str(APPS), "export-bpmn", "purchasing", "purchase_approval", "-o", str(target)]) == 0
