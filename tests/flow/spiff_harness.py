@@ -18,10 +18,8 @@ from typing import Any, Mapping, Sequence
 
 import simpleeval
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
-from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
-from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
-from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, SequentialMultiInstanceTask, ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -81,36 +79,9 @@ class LoomScriptEngine(PythonScriptEngine):
         return super().evaluate(task, expression, extra)
 
 
-class _Fresh:
-    """Each visit of a multi-instance task starts with an empty vote collection (``votes_<node>`` holds the votes
-    of the node's latest visit; Spiff refuses to start a multi-instance task whose output collection is filled)."""
-
-    def init_data_output_with_input_data(self, my_task: Any, input_data: Any) -> Any:
-        my_task.data.pop(self.data_output.bpmn_id, None)  # type: ignore[attr-defined]
-        return super().init_data_output_with_input_data(my_task, input_data)  # type: ignore[misc]
-
-
-class _FreshParallel(_Fresh, ParallelMultiInstanceTask):
-    pass
-
-
-class _FreshSequential(_Fresh, SequentialMultiInstanceTask):
-    pass
-
-
-class _UserTaskParser(TaskParser):
-    PARALLEL_MI_CLASS = _FreshParallel
-    SEQUENTIAL_MI_CLASS = _FreshSequential
-
-
-class _Parser(BpmnParser):
-    PARSER_CLASSES = {**BpmnParser.PARSER_CLASSES,
-                      full_tag("userTask"): (_UserTaskParser, BpmnParser.PARSER_CLASSES[full_tag("userTask")][1])}
-
-
 def spiff_spec(flow: FlowSpec) -> Any:
     """Parse the flow's exported BPMN into a Spiff process spec."""
-    parser = _Parser()
+    parser = BpmnParser()
     parser.add_bpmn_str(to_bpmn(flow).encode(), filename=f"{flow.key}.bpmn")
     return parser.get_spec(f"Process_{flow.key}")
 
@@ -174,6 +145,11 @@ def spiff_play(flow: FlowSpec, spec: Any, values: Mapping[str, Any], initiator: 
                 outcome[0] = "rejected"
 
     def enter(_workflow: Any, task: Any) -> None:
+        spec_ = task.task_spec
+        if task.id not in noted and isinstance(spec_, MultiInstanceTask) and spec_.data_output is not None:
+            # each visit starts with an empty vote collection: ``votes_<node>`` holds the votes of the node's
+            # latest visit (Spiff refuses to start a multi-instance task whose output collection is filled)
+            task.data.pop(spec_.data_output.bpmn_id, None)
         note(task)
 
     def record(task: Any) -> None:
