@@ -525,8 +525,8 @@ def from_bpmn(xml: str) -> dict[str, Any]:
         node: dict[str, Any] = {"id": el.get("id"), "type": kind}
         text = el.findtext(f"{_q(BPMN, 'extensionElements')}/{_q(LOOM, 'definition')}")
         extra = json.loads(text) if text else {}
-        if el.get("name") and kind != "end":
-            node["name"] = el.get("name")
+        if el.get("name") and (kind != "end" or el.get("name") != el.get(_q(LOOM, "outcome"))):
+            node["name"] = el.get("name")  # (an end without a name shows its outcome)
         if kind == "approval":
             mode = _mode_from(el, extra)
             extra.pop("mode", None)

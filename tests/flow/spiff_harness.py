@@ -122,6 +122,8 @@ def spiff_play(flow: FlowSpec, spec: Any, values: Mapping[str, Any], initiator: 
     outcome: list[str | None] = [None]
     people = {n.id for n in flow.nodes if n.is_user_node} | {resubmit}
     noted: set[Any] = set()
+    joins = {n.id for n in flow.nodes if n.type == "join"}
+    waiting: set[str] = set()
 
     def note(task: Any) -> None:
         """Pass ``task``'s node, after the nodes before it (Spiff reports a completed task after the tasks it led
@@ -137,12 +139,21 @@ def spiff_play(flow: FlowSpec, spec: Any, values: Mapping[str, Any], initiator: 
                 continue
             if bpmn_id == resubmit:
                 bpmn_id = flow.start.id
-            if bpmn_id in known:
+            if bpmn_id in joins:  # fired: passed since its first arrival
+                if bpmn_id not in waiting:
+                    path.append(bpmn_id)
+                waiting.discard(bpmn_id)
+            elif bpmn_id in known:
                 path.append(bpmn_id)
                 if known[bpmn_id].type == "end":
                     outcome[0] = known[bpmn_id].outcome or "approved"
             elif bpmn_id is not None and bpmn_id.endswith(REJECTED):
                 outcome[0] = "rejected"
+            for child in done.children if done.has_state(TaskState.COMPLETED) else ():
+                join = child.task_spec.bpmn_id
+                if join in joins and join not in waiting and not child.has_state(TaskState.PREDICTED_MASK):
+                    waiting.add(join)  # a join is passed from its first arrival, as in Loomwork
+                    path.append(join)
 
     def enter(_workflow: Any, task: Any) -> None:
         spec_ = task.task_spec

@@ -129,3 +129,94 @@ def test_iso_durations(text: str, iso: str) -> None:
 
     assert iso_duration(parse_duration(text)) == iso
     assert parse_iso_duration(iso) == parse_duration(text)
+
+
+LOOM = "{https://loomwork.dev/schema/bpmn/1}"
+
+
+def _flows_from(process: ET.Element, source: str) -> dict[str, ET.Element]:
+    return {f.get("targetRef") or "": f for f in process.findall("bpmn:sequenceFlow", NS) if f.get("sourceRef") == source}
+
+
+def test_rejection_ends_the_instance_from_a_verdict_gateway() -> None:
+    process = export("purchase_request").find("bpmn:process", NS)
+    assert process is not None
+    task = process.find("bpmn:userTask[@id='lead_review']", NS)
+    assert task is not None and task.findtext("bpmn:outgoing", namespaces=NS) == "Flow_lead_review__verdict"
+    out = _flows_from(process, "lead_review__verdict")
+    assert list(out) == ["lead_review__rejected", "start__resubmit", "finance_review"]
+    assert out["lead_review__rejected"].findtext("bpmn:conditionExpression", namespaces=NS) == \
+        "lead_review_vote == 'reject'"
+    end = process.find("bpmn:endEvent[@id='lead_review__rejected']", NS)
+    assert end is not None and end.get(f"{LOOM}outcome") == "rejected"
+    assert end.find("bpmn:terminateEventDefinition", NS) is not None  # parallel branches end too
+    gateway = process.find("bpmn:exclusiveGateway[@id='lead_review__verdict']", NS)
+    assert gateway is not None and gateway.get("default") == "Flow_e3"  # approved: on along the one plain edge
+    conditions = {t: f.findtext("bpmn:conditionExpression", namespaces=NS)
+                  for t, f in _flows_from(process, "finance_review__verdict").items()}
+    assert conditions == {  # countersign with reject_policy after_all: a return wins over a rejection
+        "finance_review__rejected": "'reject' in votes_finance_review and votes_finance_review.count('approve') + "
+                                    "votes_finance_review.count('reject') == len(votes_finance_review)",
+        "lead_review": "'return:lead_review' in votes_finance_review",
+        "start__resubmit": "'return:initiator' in votes_finance_review",
+        "director_review": "amount > 500000", "approved": None}
+    quorum = _flows_from(process, "director_review__verdict")["director_review__rejected"]
+    assert quorum.findtext("bpmn:conditionExpression", namespaces=NS).startswith(
+        "votes_director_review.count('approve') * 100 < len(assignees_director_review) * 60")
+
+
+@pytest.mark.parametrize(("name", "node", "targets"), [
+    ("purchase_request", "director_review", ["finance_review"]),  # previous: the node before it on every path
+    ("purchase_request", "finance_review", ["lead_review", "initiator"]),
+    ("leave_request", "hr", ["lead", "initiator"]),  # any_earlier
+    ("supplier_purchase", "audit", []),
+])
+def test_returns_go_back_to_every_allowed_target(name: str, node: str, targets: list[str]) -> None:
+    process = export(name).find("bpmn:process", NS)
+    assert process is not None
+    back = [f for f in process.findall("bpmn:sequenceFlow", NS) if f.get(f"{LOOM}kind") == "return"
+            and f.get("sourceRef") == f"{node}__verdict"]
+    assert [f.get(f"{LOOM}to") for f in back] == targets
+    for flow in back:
+        to = flow.get(f"{LOOM}to")
+        assert flow.get("targetRef") == ("start__resubmit" if to == "initiator" else to)
+        assert f"return:{to}" in (flow.findtext("bpmn:conditionExpression", namespaces=NS) or "")
+
+
+def test_the_resubmit_task_goes_on_from_the_start() -> None:
+    process = export("purchase_request").find("bpmn:process", NS)
+    assert process is not None
+    resubmit = process.find("bpmn:userTask[@id='start__resubmit']", NS)
+    assert resubmit is not None and resubmit.get(f"{LOOM}type") == "resubmit"
+    assert list(_flows_from(process, "start__resubmit")) == ["start__branch"]  # the start's own branches
+    assert export("supplier_purchase").find("bpmn:process/bpmn:userTask[@id='start__resubmit']", NS) is None
+
+
+def test_back_flows_are_drawn_above_and_rejections_below() -> None:
+    root = export("purchase_request")
+    bounds = {s.get("bpmnElement"): s.find("dc:Bounds", NS) for s in root.iterfind(".//bpmndi:BPMNShape", NS)}
+    box = {k: tuple(int(b.get(a) or 0) for a in ("x", "y", "width", "height")) for k, b in bounds.items() if b is not None}
+    top = min(y for k, (x, y, w, h) in box.items())
+    points = {e.get("bpmnElement"): [(int(p.get("x") or 0), int(p.get("y") or 0)) for p in e.findall("di:waypoint", NS)]
+              for e in root.iterfind(".//bpmndi:BPMNEdge", NS)}
+    back = points["Flow_finance_review__return_lead_review"]
+    assert len(back) == 4 and back[1][1] < top and back[1][1] == back[2][1]  # a lane above every shape
+    assert back[-1] == (box["lead_review"][0] + box["lead_review"][2] // 2, box["lead_review"][1])
+    gx, gy, gw, gh = box["lead_review__verdict"]
+    ex, ey, ew, eh = box["lead_review__rejected"]
+    assert ex + ew // 2 == gx + gw // 2 and ey > gy + gh  # right under its gateway
+    assert points["Flow_lead_review__reject"] == [(gx + gw // 2, gy + gh), (gx + gw // 2, ey)]
+    lanes = {p[1][1] for k, p in points.items() if "__return_" in (k or "")}
+    assert len(lanes) == sum(1 for k in points if "__return_" in (k or ""))  # one lane per back flow
+
+
+def test_loan_flows_export_valid_bpmn_and_round_trip() -> None:
+    from engine.loader import load_app_folder
+    from engine.plugins import Hooks, load_builtin
+    from tests.loan.loan_data import LOAN_DIR
+
+    app = load_app_folder(LOAN_DIR, load_builtin(Hooks()).kinds)
+    for flow in app.of_kind("flow").values():
+        xml = to_bpmn(flow)
+        BpmnValidator().validate(etree.fromstring(xml.encode()))
+        assert from_bpmn(xml) == to_definition(flow)

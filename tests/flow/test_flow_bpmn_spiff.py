@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import NOW, directory, load
+from conftest import NOW, directory, load, load_text
 from spiff_harness import LoomScriptEngine, Script, SimpleEvalEnvironment, next_step, spiff_play, spiff_run, spiff_spec
 
 from flow_engine import FlowSpec, act, start
@@ -199,3 +199,38 @@ def test_loan_flows_take_the_same_path(loan_app: Any, name: str, values: dict[st
     path, our_outcome = same_run(flow, values, script, loan_flows.directory(loan_app), initiator="yang_fan")
     assert our_outcome == outcome
     assert path.count(flow.start.id) == 1 + sum(1 for s in script if s[1:] == ("return", "initiator"))
+
+
+BRANCHED = """
+key: branched
+form: purchase
+nodes:
+  - {id: start, type: start}
+  - {id: split, type: parallel}
+  - {id: a1, type: approval, assignees: {users: [u1]}}
+  - {id: a2, type: approval, assignees: {users: [u2, u3]}, mode: all, returnable_to: [a1]}
+  - {id: b1, type: approval, assignees: {users: [u4]}}
+  - {id: join, type: join}
+  - {id: done, type: end}
+edges:
+  - {from: start, to: split}
+  - {from: split, to: a1}
+  - {from: split, to: b1}
+  - {from: a1, to: a2}
+  - {from: a2, to: join}
+  - {from: b1, to: join}
+  - {from: join, to: done}
+"""
+
+
+@pytest.mark.parametrize(("script", "outcome", "path"), [
+    # only the returning branch goes back; the other branch's task stays open and the join fires once
+    ([("a1", "approve"), ("a2", "return", "a1"), ("b1", "approve")], "approved",
+     ["start", "split", "a1", "b1", "a2", "a1", "join", "a2", "done"]),  # b1 arrives at the join meanwhile
+    ([("b1", "approve"), ("a1", "approve"), ("a2", "approve"), ("a2", "return", "a1"), ("a1", "approve"),
+      ("a2", "reject")], "rejected", ["start", "split", "a1", "b1", "join", "a2", "a1", "a2"]),
+])
+def test_returns_inside_a_parallel_branch(script: Script, outcome: str, path: list[str]) -> None:
+    flow = load_text(BRANCHED)
+    ours, our_outcome = same_run(flow, {"amount": 1}, script, directory())
+    assert (ours, our_outcome) == (path, outcome)
