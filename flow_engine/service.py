@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from engine import audit
 from engine.appspec import AppSpec
@@ -53,11 +53,15 @@ TIMER_ATTEMPTS = 5
 #: Most pinned versions kept loaded.
 VERSION_CACHE = 32
 
-_BUSY = select(instances.c.id).where(
+# run on the driver's cursor at every start (compiled once per dialect, bound parameters only)
+_BUSY = Direct(select(instances.c.id).where(
     instances.c.app == bindparam("b_app"), instances.c.form == bindparam("b_form"),
     instances.c.record_id == bindparam("b_record"), instances.c.flow == bindparam("b_flow"),
-    instances.c.status.in_((RUNNING, ERROR))).limit(1)
-_INSERT_INSTANCE = insert(instances).returning(instances.c.id)
+    or_(instances.c.status == bindparam("b_running"), instances.c.status == bindparam("b_error"))).limit(1))
+_INSTANCE_KEYS = ("app", "flow", "form", "record_id", "title", "app_version", "flow_hash", "status", "outcome",
+                  "position", "error", "initiator_id", "parent_id", "parent_task", "state", "row_version",
+                  "started_at", "updated_at", "finished_at")
+_INSERT_INSTANCE = Direct(insert(instances).returning(instances.c.id), keys=_INSTANCE_KEYS)
 
 #: The traces of the decision tables consulted while computing the current step (assignees ``{decision: key}``),
 #: written to the history with the step so the decision can be audited later. Reset by each ``_decide``.
@@ -219,8 +223,8 @@ class FlowService:
             grant = effective(form.permissions, who)
             if not in_scope(grant.read, row, who):
                 raise NotFound(f"no {form.key} record {record_id}")
-        busy = conn.execute(_BUSY, {"b_app": app_key, "b_form": form.key, "b_record": record_id,
-                                    "b_flow": flow_key}).first()
+        busy = _BUSY.first(conn, {"b_app": app_key, "b_form": form.key, "b_record": record_id, "b_flow": flow_key,
+                                  "b_running": RUNNING, "b_error": ERROR})
         if busy is not None and parent is None:
             raise Conflict(f"{form.key} record {record_id} is already in flow '{flow_key}' (instance {busy.id})",
                            details=[{"instance": busy.id}])
@@ -237,7 +241,7 @@ class FlowService:
             "parent_task": parent[1] if parent else None, "state": empty.to_dict(), "row_version": 0,
             "started_at": now, "updated_at": now, "finished_at": None}
         # the row as written is the row: no reading it back
-        instance_id = inst["id"] = conn.execute(_INSERT_INSTANCE, inst).scalar_one()
+        instance_id = inst["id"] = int(_INSERT_INSTANCE.rows(conn, inst)[0][0])
         values = self._values(conn, live, form, row, pinned, directory)
         state, effects = runtime.start(flow, values, actor, directory, now, instance_id=str(instance_id),
                                        calendar=pinned.calendar, decide=self._decide(pinned))

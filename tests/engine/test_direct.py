@@ -94,3 +94,30 @@ def test_multi_row_insert_returns_every_new_id(database) -> None:  # type: ignor
         got = add.rows(conn, [_row(f"k{i}") for i in range(7)])
         stored = {r.key: r.id for r in conn.execute(select(things.c.id, things.c.key))}
     assert {key: new_id for new_id, key in got} == stored and len(stored) == 7
+
+
+def test_the_fast_utc_datetime_processor_writes_sqlalchemys_text() -> None:
+    """On SQLite a UTC datetime parameter is formatted in one call; the text must be SQLAlchemy's, to the character,
+    or rows written directly would sort and compare differently from rows written through SQLAlchemy."""
+    from sqlalchemy.dialects import sqlite
+
+    from engine.direct import fast_processor
+
+    dialect = sqlite.dialect()
+    column = UtcDateTime()
+    slow = column._cached_bind_processor(dialect)
+    fast = fast_processor(column, dialect, slow)
+    assert fast is not slow
+    zones = [timezone.utc, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30)), None]
+    values = [datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(1, 1, 1, 0, 0), datetime(9999, 12, 31, 23, 59, 59)]
+    values += [datetime(2026, 3, 1, 0, 30, second, micro, tzinfo=zone) for zone in zones
+               for second, micro in ((0, 0), (59, 1), (7, 999999), (30, 500000))]
+    for value in values:
+        assert fast(value) == slow(value), value
+    assert fast(None) is None and slow(None) is None
+    # other dialects and other types keep SQLAlchemy's own processor
+    from sqlalchemy.dialects import postgresql
+
+    pg = postgresql.psycopg.dialect()
+    assert fast_processor(column, pg, slow) is slow
+    assert fast_processor(JSON(), dialect, slow) is slow
