@@ -121,3 +121,22 @@ def test_the_fast_utc_datetime_processor_writes_sqlalchemys_text() -> None:
     pg = postgresql.psycopg.dialect()
     assert fast_processor(column, pg, slow) is slow
     assert fast_processor(JSON(), dialect, slow) is slow
+
+
+def test_the_fast_utc_datetime_reader_gives_sqlalchemys_values() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from engine.direct import fast_processor, fast_reader
+
+    dialect = sqlite.dialect()
+    column = UtcDateTime()
+    slow = column._cached_result_processor(dialect, None)
+    fast = fast_reader(column, dialect, slow)
+    assert fast is not slow
+    write = fast_processor(column, dialect, column._cached_bind_processor(dialect))
+    written = [write(datetime(2026, 3, 1, 0, 30, s, m, tzinfo=timezone(timedelta(hours=h))))
+               for s, m, h in ((0, 0, 0), (59, 1, 8), (7, 999999, -5), (30, 500000, 14))]
+    texts = written + ["2026-03-01 01:30:00", "2026-03-01", "0001-01-01 00:00:00.000000", None]
+    for text in texts:
+        got, want = fast(text), slow(text)
+        assert got == want and (got is None or got.tzinfo == want.tzinfo == timezone.utc), text
