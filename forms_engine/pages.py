@@ -24,6 +24,31 @@ from .spec import FieldSpec, FormSpec
 
 PAGE_SIZES = (20, 50, 100)
 
+#: what an audit entry's action is called on a record's timeline (``audit_<action>``; unknown actions show as is)
+add_messages({f"audit_{action}": texts for action, texts in {
+    "create": {"zh-CN": "创建", "en": "Created"},
+    "update": {"zh-CN": "修改", "en": "Updated"},
+    "delete": {"zh-CN": "删除", "en": "Deleted"},
+    "view": {"zh-CN": "查看", "en": "Viewed"},
+    "import": {"zh-CN": "导入", "en": "Imported"},
+    "recalculate": {"zh-CN": "重新计算", "en": "Recalculated"},
+    "flow_start": {"zh-CN": "发起流程", "en": "Flow started"},
+    "flow_approve": {"zh-CN": "同意", "en": "Approved"},
+    "flow_submit": {"zh-CN": "提交", "en": "Submitted"},
+    "flow_reject": {"zh-CN": "驳回", "en": "Rejected"},
+    "flow_return": {"zh-CN": "退回", "en": "Returned"},
+    "flow_transfer": {"zh-CN": "转交", "en": "Transferred"},
+    "flow_delegate": {"zh-CN": "委托", "en": "Delegated"},
+    "flow_add_signer": {"zh-CN": "加签", "en": "Signer added"},
+    "flow_comment": {"zh-CN": "评论", "en": "Commented"},
+    "flow_withdraw": {"zh-CN": "撤回", "en": "Withdrawn"},
+    "flow_retry": {"zh-CN": "重试", "en": "Retried"},
+    "flow_remind": {"zh-CN": "催办提醒", "en": "Reminder sent"},
+    "flow_escalate": {"zh-CN": "超时处理", "en": "Escalated"},
+    "flow_subflow_approve": {"zh-CN": "子流程通过", "en": "Sub-flow approved"},
+    "flow_subflow_reject": {"zh-CN": "子流程驳回", "en": "Sub-flow rejected"},
+}.items()})
+
 add_messages({
     "new": {"zh-CN": "新建", "en": "New"},
     "edit": {"zh-CN": "编辑", "en": "Edit"},
@@ -366,7 +391,9 @@ def _timeline(conn: Any, request: Request, records: Records, live: LiveApp, spec
                     continue
                 changes.append({"label": text_of(f.label, lang), "old": pm.display(f, old, lang, refs, tz),
                                 "new": pm.display(f, new, lang, refs, tz)})
-            entries.append({"at": h["at"], "kind": "audit", "title": message(h["action"], lang),
+            title = message(f"audit_{h['action']}", lang)
+            entries.append({"at": h["at"], "kind": "audit",
+                            "title": title if title != f"audit_{h['action']}" else h["action"],
                             "user": names.get(h["user"], "") if h["user"] else "", "changes": changes, "text": ""})
     flows = records.platform.services.get("flows")
     if (timeline is None or timeline.flows) and flows is not None and hasattr(flows, "record_timeline"):

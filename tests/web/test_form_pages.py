@@ -71,6 +71,11 @@ def test_record_page_shows_related_records_and_history(browser: Browser) -> None
     browser.send("PATCH", BASE + f"/records/{pr['id']}", json={"amount": 7}, headers={"If-Match": '"1"'})
     page = browser.get(f"/apps/purchasing/forms/purchase_request/{pr['id']}").text
     assert "Northwind" in page and "5.00" in page and "7.00" in page  # relation title; history old → new
+    assert "创建" in page and "修改" in page and ">update<" not in page  # the audit actions, in the user's language
+    browser.get("/lang/en")
+    page = browser.get(f"/apps/purchasing/forms/purchase_request/{pr['id']}").text
+    assert "Created" in page and "Updated" in page
+    browser.get("/lang/zh-CN")
     sup_page = carol.get(f"/apps/purchasing/forms/supplier/{supplier['id']}").text
     assert 'data-related="purchase_request"' in sup_page and "Paper" in sup_page
     edit = browser.get(f"/apps/purchasing/forms/purchase_request/{pr['id']}/edit").text
