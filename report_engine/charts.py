@@ -85,7 +85,8 @@ def _series(report: ReportSpec, result: Mapping[str, Any]) -> tuple[list[dict[st
                  "custom": [[]], "column": m} for m in measures], None
     first = dims[0]
     if len(dims) >= 2 and measures:
-        m = measures[0]
+        chosen = report.chart.plot[0] if report.chart.plot else None
+        m = next((c for c in measures if c["key"] == chosen), measures[0])
         order: list[Any] = []
         names: dict[Any, str] = {}
         for row in rows:
@@ -100,9 +101,23 @@ def _series(report: ReportSpec, result: Mapping[str, Any]) -> tuple[list[dict[st
                         "y": [_num(r.get(m["key"])) for r in subset], "custom": [_point(r, dims) for r in subset],
                         "column": m})
         return out, m
-    return [{"name": m["label"], "x": [str(r.get(first + "__label")) for r in rows],
-             "y": [_num(r.get(m["key"])) for r in rows], "custom": [_point(r, dims) for r in rows], "column": m}
-            for m in measures], (measures[0] if measures else None)
+    plot, right = report.chart.plot, report.chart.y2
+    by_key = {m["key"]: m for m in measures}
+    left = [by_key[k] for k in plot if k in by_key] if plot else [m for m in measures if m["key"] not in right]
+    out = [{"name": m["label"], "x": [str(r.get(first + "__label")) for r in rows],
+            "y": [_num(r.get(m["key"])) for r in rows], "custom": [_point(r, dims) for r in rows], "column": m,
+            "right": m["key"] in right} for m in left + [by_key[k] for k in right if k in by_key]]
+    return out, (left[0] if left else None)
+
+
+def _right_axis(series: list[dict[str, Any]]) -> dict[str, Any]:
+    """The layout of the second value axis (``chart.y2``), when some series use it."""
+    right = [s for s in series if s.get("right")]
+    if not right:
+        return {}
+    return {"yaxis2": {"overlaying": "y", "side": "right", "tickformat": _fmt(right[0]["column"]),
+                       "rangemode": "tozero", "showgrid": False},
+            "margin": {"l": 48, "r": 56, "t": 40, "b": 40}}
 
 
 def _bar(report: ReportSpec, result: Mapping[str, Any], lang: str, *, horizontal: bool | None = None
@@ -111,6 +126,11 @@ def _bar(report: ReportSpec, result: Mapping[str, Any], lang: str, *, horizontal
     horizontal = report.chart.horizontal if horizontal is None else horizontal
     traces = []
     for s in series:
+        if s.get("right"):  # a figure of another scale: a line against the right-hand axis
+            traces.append({"type": "scatter", "mode": "lines+markers", "name": s["name"], "x": s["x"], "y": s["y"],
+                           "yaxis": "y2", "customdata": s["custom"],
+                           "hovertemplate": f"%{{x}}: %{{y:{_fmt(s['column'])}}}<extra>%{{fullData.name}}</extra>"})
+            continue
         trace: dict[str, Any] = {"type": "bar", "name": s["name"], "customdata": s["custom"],
                                  "hovertemplate": f"%{{{'y' if horizontal else 'x'}}}: "
                                                   f"%{{{'x' if horizontal else 'y'}:{_fmt(s['column'])}}}"
@@ -126,7 +146,7 @@ def _bar(report: ReportSpec, result: Mapping[str, Any], lang: str, *, horizontal
         category_axis["autorange"] = "reversed"
     layout = _layout(result["label"], barmode="stack" if report.chart.stacked else "group",
                      xaxis=value_axis if horizontal else category_axis,
-                     yaxis=category_axis if horizontal else value_axis)
+                     yaxis=category_axis if horizontal else value_axis, **_right_axis(series))
     return {"data": traces, "layout": layout}
 
 
@@ -137,7 +157,9 @@ def _line(report: ReportSpec, result: Mapping[str, Any], lang: str, *, area: boo
         trace: dict[str, Any] = {"type": "scatter", "mode": "lines+markers", "name": s["name"], "x": s["x"],
                                  "y": s["y"], "customdata": s["custom"],
                                  "hovertemplate": f"%{{x}}: %{{y:{_fmt(s['column'])}}}<extra>%{{fullData.name}}</extra>"}
-        if area:
+        if s.get("right"):
+            trace["yaxis"] = "y2"
+        elif area:
             if report.chart.stacked:
                 trace["stackgroup"] = "one"
             else:
@@ -145,7 +167,7 @@ def _line(report: ReportSpec, result: Mapping[str, Any], lang: str, *, area: boo
         traces.append(trace)
     return {"data": traces, "layout": _layout(result["label"], xaxis={"type": "category"},
                                               yaxis={"tickformat": _fmt(first) if first else None,
-                                                     "rangemode": "tozero"})}
+                                                     "rangemode": "tozero"}, **_right_axis(series))}
 
 
 def _area(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
@@ -289,15 +311,24 @@ def _map(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, 
         text.append(short[:3])
         custom.append([hit.get(dims[0])] if hit else [None])
     shown = [v for v in values if v is not None]
+    top = max(shown) if shown else 1
+    # light for little, dark for much (plotly.js's named "Blues" runs the other way); labels stay readable
+    ink = ["#ffffff" if v is not None and top and v > top * _DARK_FROM else "#1f2937" for v in values]
     trace = {"type": "scatter", "mode": "markers+text", "x": xs, "y": ys, "text": text, "customdata": custom,
-             "textfont": {"size": 11},
+             "textfont": {"size": 11, "color": ink},
              "marker": {"symbol": "square", "size": 36, "color": [v if v is not None else 0 for v in values],
-                        "colorscale": "Blues", "cmin": 0, "cmax": max(shown) if shown else 1, "showscale": True,
+                        "colorscale": MAP_SCALE, "cmin": 0, "cmax": top, "showscale": True,
                         "line": {"width": 1, "color": "#ffffff"}},
              "hovertemplate": "%{text}: %{marker.color:" + _fmt(m) + "}<extra></extra>"}
     layout = _layout(result["label"], xaxis={"visible": False, "range": [-0.7, 8.7]},
                      yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x"}, showlegend=False)
     return {"data": [trace], "layout": layout}
+
+
+#: the map's colours from no value to the largest (ColorBrewer's Blues): the more, the darker
+MAP_SCALE = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"], [1.0, "#08306b"]]
+#: tiles above this share of the largest value are dark enough to need white labels
+_DARK_FROM = 0.55
 
 
 _BUILDERS = {"bar": _bar, "line": _line, "area": _area, "pie": _pie, "donut": _pie, "funnel": _funnel,

@@ -16,6 +16,9 @@ from .spec import (CHART_TYPES, Chart, DashboardFilter, DashboardSpec, Dimension
 
 _REAGGREGABLE = ("count", "sum", "min", "max")
 _ONE_DIMENSION = ("pie", "donut", "funnel", "leaderboard", "map")
+#: charts that plot chosen measures (``chart.y`` as a list), and those with a second value axis (``chart.y2``)
+_PLOTS = ("bar", "line", "area", "leaderboard")
+_RIGHT_AXIS = ("bar", "line", "area")
 
 
 class _Builder:
@@ -301,12 +304,37 @@ class _ReportBuilder(_Builder):
         if kind == "map" and n == 1 and dimensions[0].level != "province":
             self.error(path, "a map groups region codes by province: give the dimension level: province")
         keys = [m.key for m in measures]
-        for axis in ("x", "y"):
-            if data.get(axis) and data[axis] not in keys:
-                self.error(("chart", axis), f"unknown measure '{data[axis]}'", suggest(data[axis], keys))
+        picked: dict[str, tuple[str, ...]] = {}
+        for axis in ("x", "y", "y2"):
+            raw_keys = data.get(axis)
+            if raw_keys is None:
+                continue
+            listed = tuple(raw_keys) if isinstance(raw_keys, list) else (raw_keys,)
+            for i, key in enumerate(listed):
+                if key not in keys:
+                    where = ("chart", axis) if isinstance(raw_keys, str) else ("chart", axis, i)
+                    self.error(where, f"unknown measure '{key}'", suggest(key, keys) or f"one of: {', '.join(keys)}")
+            picked[axis] = listed
+        scatter = kind == "scatter"
+        if scatter and isinstance(data.get("y"), list):
+            self.error(("chart", "y"), "a scatter chart plots one measure on y", "give one measure key")
+        if "y2" in picked:
+            if kind not in _RIGHT_AXIS or (kind == "bar" and data.get("horizontal")):
+                self.error(("chart", "y2"), f"a second value axis is for vertical bar, line and area charts, not {kind}"
+                           + (" (horizontal)" if kind == "bar" and data.get("horizontal") else ""))
+            elif n != 1:
+                self.error(("chart", "y2"), f"a second value axis needs exactly one dimension (got {n})")
+            both = set(picked["y2"]) & set(picked.get("y", ()))
+            if both:
+                self.error(("chart", "y2"), f"on both axes: {', '.join(sorted(both))}", "put each measure on y or on y2")
+        plot = () if scatter else picked.get("y", ())
+        if plot and kind not in _PLOTS:
+            self.error(("chart", "y"), f"choosing the plotted measures is for bar, line, area, leaderboard and "
+                       f"scatter charts, not {kind}")
         return Chart(kind, bool(data.get("stacked")), bool(data.get("horizontal")),
                      float(data.get("hole", 0.5 if kind == "donut" else 0.0)), bool(data.get("totals")),
-                     Text.of(data.get("title")), data.get("x"), data.get("y"))
+                     Text.of(data.get("title")), data.get("x"), data.get("y") if scatter else None, plot,
+                     picked.get("y2", ()))
 
     def check_others(self, data: Mapping[str, Any], dimensions: tuple[Dimension, ...],
                      measures: tuple[Measure, ...]) -> None:

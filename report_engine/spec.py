@@ -114,6 +114,10 @@ class Chart:
     title: Text = Text(())
     x: str | None = None
     y: str | None = None
+    #: the measures a bar, line, area or leaderboard chart plots, in order (empty: every measure not on ``y2``)
+    plot: tuple[str, ...] = ()
+    #: measures plotted against a second value axis on the right (bar charts draw them as lines)
+    y2: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -364,6 +364,21 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
     const chartText = (k, width = 160) => h("input", { value: text(c[k]) ?? "", "data-testid": `rb-chart-${k}`, style: `width:${width}px`,
       oninput: (ev) => { const cc = chartObj(); if (ev.target.value) cc[k] = ev.target.value; else delete cc[k]; model.chart = Object.keys(cc).length === 1 ? cc.type : cc; changed(false); } });
     const axis = (k) => h("label.inline", { "data-prop": `chart.${k}` }, `${k} `, select(["", ...measureKeys], c[k] || "", (v) => setChartOption(k, v), `rb-chart-${k}`));
+    // bar, line, area, leaderboard: which measures the chart plots (y), and which go on a right-hand axis (y2)
+    const asList = (v) => (Array.isArray(v) ? v : v ? [v] : []);
+    const plotted = (k, label) => h("span.inline", { "data-prop": `chart.${k}` }, `${label}: `, measureKeys.map((m) => h("label.inline", {},
+      h("input", { type: "checkbox", checked: asList(c[k]).includes(m), "data-testid": `rb-chart-${k}-${m}`, onchange: (ev) => {
+        const cc = chartObj();
+        const mine = new Set(asList(cc[k]));
+        const other = k === "y" ? "y2" : "y";
+        if (ev.target.checked) {
+          mine.add(m);
+          const rest = asList(cc[other]).filter((x) => x !== m);  // a measure sits on one axis
+          if (rest.length) cc[other] = rest; else delete cc[other];
+        } else mine.delete(m);
+        const list = measureKeys.filter((x) => mine.has(x));
+        setChartOption(k, list.length ? list : undefined);
+        renderChart(); } }), m)));
     const cache = model.cache === true ? "true" : typeof model.cache === "number" ? "seconds" : "";
     const topFields = Object.values(fieldsByName).filter((f) => !f.name.includes(".") || (model.filterable || []).includes(f.name)).map((f) => f.name);
     options.replaceChildren(
@@ -372,6 +387,8 @@ export async function mountReportBuilder(root, { app, path, meta, reload }) {
         ["pie", "donut"].includes(c.type) ? h("label.inline", { "data-prop": "chart.hole" }, "hole ", h("input", { type: "number", min: 0, max: 0.9, step: 0.1, value: c.hole ?? "", "data-testid": "rb-chart-hole", style: "width:60px",
           oninput: (ev) => { const v = Number(ev.target.value); const cc = chartObj(); if (ev.target.value !== "" && v >= 0 && v <= 0.9) cc.hole = v; else delete cc.hole; model.chart = Object.keys(cc).length === 1 ? cc.type : cc; changed(false); } })) : "",
         c.type === "scatter" ? [axis("x"), axis("y")] : "",
+        ["bar", "line", "area", "leaderboard"].includes(c.type) ? plotted("y", "plot") : "",
+        ["line", "area"].includes(c.type) || (c.type === "bar" && !c.horizontal) ? plotted("y2", "right axis") : "",
         h("label.inline", { "data-prop": "chart.title" }, "chart title ", chartText("title"))),
       h("div.rb-option-row", {}, h("label.inline", { "data-prop": "key" }, "key", h("input", { value: model.key || "", "data-testid": "rb-key", style: "width:160px", oninput: (ev) => { model.key = ev.target.value; changed(false); } })),
         h("label.inline", { "data-prop": "label" }, "label", h("input", { value: text(model.label), "data-testid": "rb-label", style: "width:200px",

@@ -90,3 +90,31 @@ def test_every_report_key_has_a_control_and_they_save(server, browser, folder) -
     assert saved["chart"] == {"type": "donut", "hole": 0.5, "title": "Where the money goes"}
     assert (saved["limit"], saved["others"], saved["cache"]) == (2, True, 120)
     assert saved["filterable"] == ["urgent"] and saved["description"] == "spend per category, top two"
+
+
+def test_a_bar_chart_plots_chosen_measures_with_a_right_hand_axis(server, browser, folder) -> None:  # type: ignore[no-untyped-def]
+    page = browser()
+    sign_in(page, server, "admin")
+    page.get_by_test_id("app-purchasing").click()
+    page.get_by_test_id("new-report-key").fill("spend_and_count")
+    page.get_by_test_id("create-report").click()
+    page.get_by_test_id("rb-fields").wait_for()
+    page.get_by_test_id("rb-dataset").select_option("purchase_request")
+    page.get_by_test_id("rb-field-category").wait_for()
+    drag(page, page.get_by_test_id("rb-field-category"), page.get_by_test_id("rb-dimensions"), where="bottom")
+    page.get_by_test_id("rb-dimension-0").filter(has_text="category").wait_for()
+    drag(page, page.get_by_test_id("rb-field-amount"), page.get_by_test_id("rb-measures"), where="bottom")
+    page.get_by_test_id("rb-measure-1").filter(has_text="amount").wait_for()
+    page.get_by_test_id("rb-agg-1").select_option("sum")
+    page.get_by_test_id("rb-chart-bar").click()
+    page.get_by_test_id("rb-chart-y-sum_amount").check()
+    page.get_by_test_id("rb-chart-y2-count").check()
+    page.get_by_test_id("rb-chart-y-count").check()  # moving count to the left axis takes it off the right one
+    assert not page.get_by_test_id("rb-chart-y2-count").is_checked()
+    page.get_by_test_id("rb-chart-y-count").uncheck()
+    page.get_by_test_id("rb-chart-y2-count").check()
+    page.wait_for_timeout(400)
+    page.get_by_test_id("save").click()
+    page.get_by_test_id("status").filter(has_text="Saved — the app checks out").wait_for()
+    saved = yaml.safe_load((folder / "reports/spend_and_count.yaml").read_text())
+    assert saved["chart"] == {"type": "bar", "y": ["sum_amount"], "y2": ["count"]}

@@ -30,6 +30,20 @@ def test_every_chart_type_gives_a_valid_plotly_figure(shop: tuple[Any, ShopData]
                     "scatter", "map"}
 
 
+def test_a_chart_plots_the_chosen_measures_and_a_second_axis(shop_api: Any) -> None:
+    """``chart.y`` picks what a bar chart plots and ``chart.y2`` puts a figure of another scale (a count beside an
+    amount) on a right-hand axis; the measures left out stay in the rows (table view, exports)."""
+    answer = shop_api.as_("max").get("/api/apps/shop/reports/channel_amount_count/run").json()
+    figure, rows = answer["figure"], answer["rows"]
+    go.Figure(figure)
+    assert [(t["type"], t["name"], t.get("yaxis")) for t in figure["data"]] == [("bar", "金额", None),
+                                                                               ("scatter", "笔数", "y2")]
+    bars, counts = figure["data"]
+    assert bars["y"] == [float(r["sum_amount"]) for r in rows] and counts["y"] == [r["count"] for r in rows]
+    assert figure["layout"]["yaxis2"]["overlaying"] == "y" and figure["layout"]["yaxis2"]["side"] == "right"
+    assert all("avg_amount" in r for r in rows)  # not plotted, still reported
+
+
 def test_number_card_shows_the_change(shop_api: Any) -> None:
     figure = shop_api.as_("ana").get("/api/apps/shop/reports/month_card/run").json()["figure"]
     assert figure["data"][0]["mode"] == "number+delta"
@@ -42,6 +56,17 @@ def test_map_places_every_province_once(shop: tuple[Any, ShopData], shop_api: An
     colours = dict(zip(trace["text"], trace["marker"]["color"]))
     by_label = {r["store_area_province__label"]: float(r["sum_amount"]) for r in result["rows"]}
     assert colours["云南"] == by_label["云南省"] and colours["西藏"] == 0
+    # the more, the darker: the scale runs from a light colour at 0 to a dark one at the largest value
+    scale = trace["marker"]["colorscale"]
+
+    def lightness(hex_colour: str) -> int:
+        return sum(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+    assert [stop for stop, _ in scale] == sorted(stop for stop, _ in scale)
+    assert lightness(scale[0][1]) > lightness(scale[-1][1])
+    top = max(colours, key=lambda name: colours[name])
+    inks = dict(zip(trace["text"], trace["textfont"]["color"]))
+    assert inks[top] == "#ffffff" and inks["西藏"] != "#ffffff"  # a label on a dark tile is white
 
 
 def test_dashboard_with_defaults_and_shared_filters(shop: tuple[Any, ShopData], shop_api: Any) -> None:

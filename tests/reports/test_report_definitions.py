@@ -78,6 +78,20 @@ def test_shop_and_purchasing_reports_load(hooks: Hooks) -> None:
      "form 'area' has no field 'nam' (did you mean 'name'?)"),
     ("key: r\ndataset: sale\ndimensions: [channel.name]\nmeasures: [{agg: count}]\n",
      "'channel' is not a relation field of form 'sale'"),
+    ("key: r\ndataset: sale\ndimensions: [channel]\nmeasures: [{agg: count}]\nchart: {type: bar, y2: [cnt]}\n",
+     "reports/bad.yaml:5:25: chart.y2[0]: unknown measure 'cnt' (did you mean 'count'?)"),
+    ("key: r\ndataset: sale\ndimensions: [channel]\nmeasures: [{agg: count}, {agg: sum, field: amount}]\n"
+     "chart: {type: pie, y2: count}\n", "a second value axis is for vertical bar, line and area charts, not pie"),
+    ("key: r\ndataset: sale\ndimensions: [channel]\nmeasures: [{agg: count}, {agg: sum, field: amount}]\n"
+     "chart: {type: bar, horizontal: true, y2: count}\n", "not bar (horizontal)"),
+    ("key: r\ndataset: sale\ndimensions: [channel, store.city]\nmeasures: [{agg: count}, {agg: sum, field: amount}]\n"
+     "chart: {type: bar, y2: count}\n", "a second value axis needs exactly one dimension (got 2)"),
+    ("key: r\ndataset: sale\ndimensions: [channel]\nmeasures: [{agg: count}, {agg: sum, field: amount}]\n"
+     "chart: {type: line, y: [count], y2: [count]}\n", "on both axes: count"),
+    ("key: r\ndataset: sale\nmeasures: [{agg: count}, {agg: sum, field: amount}]\n"
+     "chart: {type: scatter, y: [count]}\n", "a scatter chart plots one measure on y"),
+    ("key: r\ndataset: sale\ndimensions: [channel]\nmeasures: [{agg: count}, {agg: sum, field: amount}]\n"
+     "chart: {type: pie, y: [count]}\n", "choosing the plotted measures is for bar, line, area, leaderboard"),
     ("kind: dashboard\nkey: d\nwidgets: [{report: nope}]\n", "reports/bad.yaml:3:20: widgets[0].report: unknown report 'nope'"),
     ("kind: dashboard\nkey: d\nwidgets: [{report: sales_by_channel}]\nfilters: [{key: c, field: sale.chanel}]\n",
      "form 'sale' has no field 'chanel' (did you mean 'channel'?)"),
