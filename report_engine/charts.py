@@ -263,9 +263,10 @@ def _pivot(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str
 
 def _leaderboard(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, Any]:
     fig = _bar(report, result, lang, horizontal=True)
-    for trace in fig["data"]:
+    series, _ = _series(report, result)
+    for trace, s in zip(fig["data"], series):
         trace["y"] = [f"{i + 1}. {name}" for i, name in enumerate(trace["y"])]
-        trace["text"] = trace["x"]
+        trace["texttemplate"] = f"%{{x:{_fmt(s['column'])}}}"  # each bar's value, formatted as its measure
         trace["textposition"] = "auto"
     fig["layout"]["showlegend"] = len(fig["data"]) > 1
     return fig
@@ -301,7 +302,7 @@ def _map(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, 
     xs, ys, text, values, custom = [], [], [], [], []
     for prefix, (row, col) in sorted(PROVINCE_TILES.items()):
         region = regions.lookup(prefix + "0000")
-        name = region.name if region is not None else prefix
+        name = region.name if region is not None else _OUTSIDE_DATA.get(prefix, prefix)
         hit = by_code.get(prefix)
         xs.append(col)
         ys.append(row)
@@ -325,6 +326,8 @@ def _map(report: ReportSpec, result: Mapping[str, Any], lang: str) -> dict[str, 
     return {"data": [trace], "layout": layout}
 
 
+#: tiles of the map whose regions the region data leaves out (it has no codes below them)
+_OUTSIDE_DATA = {"71": "台湾", "81": "香港", "82": "澳门"}
 #: the map's colours from no value to the largest (ColorBrewer's Blues): the more, the darker
 MAP_SCALE = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"], [1.0, "#08306b"]]
 #: tiles above this share of the largest value are dark enough to need white labels

@@ -26,6 +26,8 @@ def test_every_chart_type_gives_a_valid_plotly_figure(shop: tuple[Any, ShopData]
         if report.chart.type in ("bar", "line", "pie", "donut", "funnel", "leaderboard") and answer.json()["rows"]:
             # each point carries its dimension values, for drill-down and cross-filtering
             assert figure["data"][0]["customdata"]
+        if report.chart.type == "leaderboard":  # the value on each bar, formatted as its measure, not raw digits
+            assert figure["data"][0]["texttemplate"].startswith("%{x:,") and "text" not in figure["data"][0]
     assert seen >= {"bar", "line", "area", "pie", "donut", "funnel", "number", "table", "pivot", "leaderboard",
                     "scatter", "map"}
 
@@ -56,6 +58,7 @@ def test_map_places_every_province_once(shop: tuple[Any, ShopData], shop_api: An
     colours = dict(zip(trace["text"], trace["marker"]["color"]))
     by_label = {r["store_area_province__label"]: float(r["sum_amount"]) for r in result["rows"]}
     assert colours["云南"] == by_label["云南省"] and colours["西藏"] == 0
+    assert {"台湾", "香港", "澳门"} <= set(trace["text"])  # named, though the region data has no codes for them
     # the more, the darker: the scale runs from a light colour at 0 to a dark one at the largest value
     scale = trace["marker"]["colorscale"]
 
