@@ -43,6 +43,7 @@ def _expr_type(f: Any) -> str:
     kind = f.ftype.expr_type
     if f.type == "formula":
         kind = str(f.extra.get("result", "number"))
+        kind = "text" if kind == "select" else kind  # a select result is a text naming one of its options
     return kind if kind in ("text", "number", "integer", "money", "percent", "date", "datetime", "boolean",
                             "list") else "any"
 

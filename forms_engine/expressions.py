@@ -25,7 +25,10 @@ def _type_of(f: FieldSpec | Mapping[str, Any]) -> str:
     else:
         name, ftype, extra = f.get("type", ""), field_types.get(f.get("type", "")), f
     if name == "formula":
-        return str(extra.get("result", "number"))
+        from .fields.structure import RESULT_EXPR
+
+        result = str(extra.get("result", "number"))
+        return RESULT_EXPR.get(result, result)
     return "any" if ftype is None else str(ftype.expr_type) if ftype.expr_type not in ("record", "rows") else "any"
 
 

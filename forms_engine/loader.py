@@ -144,6 +144,13 @@ class _FormBuilder:
             kwargs["pattern"] = expressions.safe_pattern(self, raw["pattern"], raw.get("pattern_message"), path + ("pattern",))
         if "options" in raw:
             kwargs["options"] = self._options(raw["options"], path + ("options",))
+        if ftype.name == "formula" and (raw.get("result") == "select") != ("options" in raw):
+            if "options" in raw:
+                self.error(path + ("options",), "options on a formula need result: select",
+                           "result: select shows the formula's value by its option's label")
+            else:
+                self.error(path + ("result",), "result: select needs the options the formula gives",
+                           "options: [{value: paid, label: 已还清}, …]")
         if raw.get("unique") and in_subtable:
             self.error(path + ("unique",), "sub-table fields cannot be unique across records")
         if raw.get("default") is not None:

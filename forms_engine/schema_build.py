@@ -48,7 +48,10 @@ def build() -> dict[str, Any]:
             "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
             "min_rows": {"type": "integer", "minimum": 0}, "max_rows": {"type": "integer", "minimum": 1},
             "expr": expr,
-            "result": {"enum": ["number", "money", "integer", "text", "date", "boolean"], "x-name": "formula result type"},
+            "result": {"enum": ["number", "money", "integer", "text", "date", "boolean", "select"],
+                       "x-name": "formula result type",
+                       "description": "select: the formula gives the value of one of the field's options, shown by "
+                                      "its label (in lists, pages, filters, reports and exports)"},
             "scale": {"type": "integer", "minimum": 0, "maximum": 8},
             "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
             "unit": {"type": "string"},

@@ -123,7 +123,9 @@ class SubtableField(FieldType):
 
 
 _RESULTS = {"number": NumberField(), "money": MoneyField(), "integer": IntegerField(), "text": TextField(),
-            "date": DateField(), "boolean": BooleanField()}
+            "date": DateField(), "boolean": BooleanField(), "select": TextField()}
+#: the expression-language type a formula's result has (``select``: a text that names one of its options)
+RESULT_EXPR = {"select": "text"}
 
 
 def result_type(f) -> FieldType:  # type: ignore[no-untyped-def]
@@ -136,7 +138,7 @@ class FormulaField(FieldType):
 
     name, label, widget, group = "formula", "公式", "readonly", "computed"
     computed = True
-    options = ("expr", "result", "scale")
+    options = ("expr", "result", "scale", "options")
 
     def column_type(self, f):  # type: ignore[no-untyped-def]
         return result_type(f).column_type(f)

@@ -22,7 +22,7 @@ SCHEMA = Path(__file__).resolve().parents[2] / "forms_engine" / "schemas" / "for
 FORM = "forms/all_types.yaml"
 #: what a field of these types cannot do without (the meta-schema's required options)
 NEEDS = {"relation": {"to": "supplier"}, "lookup": {"relation": "f_relation", "field": "city"},
-         "rollup": {"over": "f_subtable", "agg": "count"}, "formula": {"expr": "1"},
+         "rollup": {"over": "f_subtable", "agg": "count"}, "formula": {"expr": "'a'", "result": "select"},
          "serial_number": {"template": "NO-{YYYY}-{0000}"}, "description": {"text": "hello"},
          "subtable": {"fields": [{"key": "s_name", "type": "text"}]}}
 
