@@ -25,15 +25,21 @@ def _props(page) -> set[str]:  # type: ignore[no-untyped-def]
     return set(page.eval_on_selector_all(".report-builder [data-prop]", "els => els.map(e => e.dataset.prop)"))
 
 
-def test_every_report_key_has_a_control_and_they_save(server, browser, folder) -> None:  # type: ignore[no-untyped-def]
+def _new_report(browser, server, key: str):  # type: ignore[no-untyped-def]
+    """A page of the report builder on a new report ``key`` over purchase requests."""
     page = browser()
     sign_in(page, server, "admin")
     page.get_by_test_id("app-purchasing").click()
-    page.get_by_test_id("new-report-key").fill("spend_options")
+    page.get_by_test_id("new-report-key").fill(key)
     page.get_by_test_id("create-report").click()
     page.get_by_test_id("rb-fields").wait_for()
     page.get_by_test_id("rb-dataset").select_option("purchase_request")
     page.get_by_test_id("rb-field-category").wait_for()
+    return page
+
+
+def test_every_report_key_has_a_control_and_they_save(server, browser, folder) -> None:  # type: ignore[no-untyped-def]
+    page = _new_report(browser, server, "spend_options")
 
     # a dimension of each kind (a list, a date, a number, a region) and a measure of each kind
     page.get_by_test_id("rb-rel-open-supplier").click()
@@ -93,14 +99,7 @@ def test_every_report_key_has_a_control_and_they_save(server, browser, folder) -
 
 
 def test_a_bar_chart_plots_chosen_measures_with_a_right_hand_axis(server, browser, folder) -> None:  # type: ignore[no-untyped-def]
-    page = browser()
-    sign_in(page, server, "admin")
-    page.get_by_test_id("app-purchasing").click()
-    page.get_by_test_id("new-report-key").fill("spend_and_count")
-    page.get_by_test_id("create-report").click()
-    page.get_by_test_id("rb-fields").wait_for()
-    page.get_by_test_id("rb-dataset").select_option("purchase_request")
-    page.get_by_test_id("rb-field-category").wait_for()
+    page = _new_report(browser, server, "spend_and_count")
     drag(page, page.get_by_test_id("rb-field-category"), page.get_by_test_id("rb-dimensions"), where="bottom")
     page.get_by_test_id("rb-dimension-0").filter(has_text="category").wait_for()
     drag(page, page.get_by_test_id("rb-field-amount"), page.get_by_test_id("rb-measures"), where="bottom")
