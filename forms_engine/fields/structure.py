@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Text
 
 from .base import FieldType, InvalidField, register
-from .basic import DateField, IntegerField, MoneyField, NumberField, TextField, BooleanField
+from .basic import BooleanField, DateField, IntegerField, MoneyField, NumberField, SelectField, TextField
 from .columns import JsonColumn
 
 
@@ -123,7 +123,7 @@ class SubtableField(FieldType):
 
 
 _RESULTS = {"number": NumberField(), "money": MoneyField(), "integer": IntegerField(), "text": TextField(),
-            "date": DateField(), "boolean": BooleanField(), "select": TextField()}
+            "date": DateField(), "boolean": BooleanField(), "select": SelectField()}
 #: the expression-language type a formula's result has (``select``: a text that names one of its options)
 RESULT_EXPR = {"select": "text"}
 

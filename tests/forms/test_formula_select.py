@@ -47,3 +47,10 @@ def test_select_formulas_and_options_go_together(hooks: Hooks, change, expected)
         load_app({"app.yaml": APP, "forms/bill.yaml": change(FORM)}, hooks.kinds)
     found = [str(e) for e in info.value.errors]
     assert any(expected in p and p.startswith("forms/bill.yaml:") for p in found), found
+
+
+def test_a_select_formula_exports_its_label(hooks: Hooks) -> None:
+    spec = load_app({"app.yaml": APP, "forms/bill.yaml": FORM}, hooks.kinds)
+    state = spec.forms["bill"].by_key["state"]
+    assert state.ftype.to_cell("paid", state, "zh-CN") == "已付" and state.ftype.to_cell("open", state, "en") == "Open"
+    assert state.ftype.to_json("paid", state) == "paid"  # the API keeps the value
