@@ -68,6 +68,9 @@ def test_home_shows_the_panels_of_the_engines(browser: Browser) -> None:
     browser.platform.hooks.home_panels.extend([broken, mine])
     page = browser.login("alice").get("/").text
     assert "&lt;b&gt;Reminders&lt;/b&gt;" in page and "call alice" in page
+    # the notifications bell is drawn (an inline SVG with a name for screen readers), not an emoji that needs a font
+    bell = page.split("data-lw-bell", 1)[1].split("</a>", 1)[0]
+    assert "<svg" in bell and 'aria-label="通知"' in bell and "🔔" not in page
 
 
 def test_error_pages_are_html_in_the_users_language(browser: Browser) -> None:
