@@ -76,11 +76,24 @@ def list_columns(form: FormSpec) -> list[FieldSpec]:
     return shown[:6]
 
 
+#: what the list page filters by, most telling first: choices and switches (a select formula counts as a choice),
+#: people, relations and places, dates, then amounts and numbers
+_FILTER_ORDER = {kind: rank for rank, kinds in enumerate((
+    ("select", "radio", "boolean", "formula_select"), ("user", "department", "relation", "region", "serial_number"),
+    ("date", "datetime"), ("money", "percent", "number", "integer", "rating"))) for kind in kinds}
+
+
+def filter_kind(f: FieldSpec) -> str:
+    """The kind of filter a field gets: its type, or ``formula_select`` for a formula giving one of its options."""
+    return "formula_select" if f.type == "formula" and f.extra.get("result") == "select" else f.type
+
+
 def filterable(form: FormSpec) -> list[FieldSpec]:
-    """Fields the list page offers filters for: choices, switches, dates and amounts, people and relations."""
-    kinds = ("select", "radio", "boolean", "date", "datetime", "number", "integer", "money", "percent", "user",
-             "department", "relation", "rating", "serial_number", "region")
-    return [f for f in form.fields if f.stored and f.type in kinds and not (f.many and f.type != "relation")][:8]
+    """Fields the list page offers filters for (at most eight, most telling first, in form order within a kind):
+    choices, switches, people, relations, places, dates and amounts."""
+    found = [f for f in form.fields if f.stored and filter_kind(f) in _FILTER_ORDER
+             and not (f.many and f.type != "relation")]
+    return sorted(found, key=lambda f: _FILTER_ORDER[filter_kind(f)])[:8]
 
 
 # -- display ----------------------------------------------------------------------------------------------------

@@ -54,3 +54,13 @@ def test_a_select_formula_exports_its_label(hooks: Hooks) -> None:
     state = spec.forms["bill"].by_key["state"]
     assert state.ftype.to_cell("paid", state, "zh-CN") == "已付" and state.ftype.to_cell("open", state, "en") == "Open"
     assert state.ftype.to_json("paid", state) == "paid"  # the API keeps the value
+
+
+def test_the_list_page_filters_by_choices_first_select_formulas_included(hooks: Hooks) -> None:
+    from forms_engine.page_model import filterable
+
+    amounts = "".join(f"  - {{key: m{i}, type: money}}\n" for i in range(9))
+    form = FORM.replace("fields:\n", "fields:\n" + amounts) + "  - {key: kind, type: select, options: [a, b]}\n"
+    spec = load_app({"app.yaml": APP, "forms/bill.yaml": form}, hooks.kinds)
+    keys = [f.key for f in filterable(spec.forms["bill"])]
+    assert len(keys) == 8 and keys[:2] == ["state", "kind"] and keys[2:] == ["m0", "m1", "m2", "m3", "m4", "m5"]
