@@ -11,7 +11,13 @@ const NODE_LABEL = { start: "Start", approval: "Approval", fill: "Fill in", excl
 const MODES = ["single", "any", "all", "sequential", "quorum"];
 const RIGHTS = ["hidden", "readonly", "editable", "required"];
 const PEOPLE = ["role", "users", "department", "manager_of", "field", "expr", "decision"];
+const PEOPLE_HELP = { role: "everyone with a role", users: "named users", department: "everyone in a department",
+  manager_of: "the manager of the initiator, a user field or (in an escalation) the assignee, levels up the departments",
+  field: "the user or department a field of the record names", expr: "an expression giving a user name or a list of them",
+  decision: "the people a decision table gives" };
 const ESCALATIONS = ["notify_manager", "reassign", "auto_approve", "auto_reject"];
+const ESCALATION_LABEL = { notify_manager: "notify the manager (notify_manager)", reassign: "reassign (reassign)",
+  auto_approve: "approve (auto_approve)", auto_reject: "reject (auto_reject)", escalate_to: "reassign, written as escalate_to" };
 const RETURN_TARGETS = ["previous", "initiator", "any_earlier"];
 const PEOPLE_TYPES = ["approval", "fill", "notify"];
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -37,6 +43,8 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
   const appSubtables = {}; // form key → {sub-table key → [field keys]}
   let appFlows = [];
   let roles = [];
+  let departments = []; // [{key, label}] of org.yaml
+  let orgUsers = []; // [{username, name}] of org.yaml
   const posKey = `lw-flow-pos:${app}:${path}`;
   let positions = JSON.parse(localStorage.getItem(posKey) || "{}");
   let selection = null; // {node} or {edge}
@@ -251,6 +259,8 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
   }
 
   function field(label, input, testid) { return h("label", { "data-testid": testid }, h("span.prop-name", {}, label), input); }
+  // a labelled block of several controls (a <div>: a <label> would send clicks on its text to the first control)
+  function block(label, content, testid) { return h("div.prop-block", { "data-testid": testid }, h("span.prop-name", {}, label), content); }
   function textInput(obj, prop, { testid, after, list } = {}) {
     const el = h("input", { value: obj[prop] ?? "", "data-testid": testid || `prop-${prop}`, list });
     el.addEventListener("input", () => {
@@ -260,7 +270,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
     return el;
   }
 
-  function exprInput(obj, prop, testid) {
+  function exprInput(obj, prop, testid, after) {
     const input = h("input.expr", { value: obj[prop] ?? "", spellcheck: "false", autocomplete: "off", "data-testid": testid });
     const list = h("ul.complete", { hidden: true, "data-testid": `complete-${prop}` });
     const suggest = () => {
@@ -271,59 +281,106 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
         const start = input.selectionStart - word.length;
         const ins = functions.includes(n) ? `${n}(` : n;
         input.value = input.value.slice(0, start) + ins + input.value.slice(input.selectionStart);
-        obj[prop] = input.value; list.hidden = true; changed();
+        obj[prop] = input.value; list.hidden = true; changed(); after?.();
       } }, n)));
       list.hidden = !names.length;
     };
-    input.addEventListener("input", () => { if (input.value) obj[prop] = input.value; else delete obj[prop]; suggest(); changed(); });
+    input.addEventListener("input", () => { if (input.value) obj[prop] = input.value; else delete obj[prop]; suggest(); changed(); after?.(); });
     input.addEventListener("blur", () => setTimeout(() => { list.hidden = true; }, 150));
     return h("div.expr-box", {}, input, list);
   }
 
-  // the people of a node: one rule, or several (everyone any of them finds); each rule one way of finding people
-  function assigneesEditor(node) {
-    const a = node.assignees;
-    const given = Array.isArray(a) ? a : a && typeof a === "object" ? [a] : [];
+  // People found by rules — a node's assignees, an escalation's `to` / `escalate_to`: one rule or several (everyone
+  // any of them finds). Each rule is one way of finding people (the flow meta-schema's assignee_rule): a role, users,
+  // a department, the manager of someone (levels up), a person field, an expression, a decision table.
+  //   value: what the file holds (a rule or a list); store(v): write it back (undefined: no rule is left);
+  //   prefix: the test ids' prefix; prop: the data-prop prefix; escalation: `manager_of: assignee` is offered;
+  //   optional: rules left empty are dropped instead of stored.
+  function peopleEditor({ value, store, prefix, prop, escalation = false, optional = false }) {
+    const asList = Array.isArray(value);
+    const given = asList ? [...value] : value && typeof value === "object" ? [value] : [];
     const rules = given.length ? given : [{ role: "" }]; // no people yet: a first rule to fill in (stored once typed)
-    const store = (list) => { node.assignees = list.length === 1 ? list[0] : list; changed(); renderNodeLabel(node); };
+    const box = h("div.people", { "data-testid": `${prefix}-rules` });
+    const empty = (r) => { const k = Object.keys(r).find((x) => PEOPLE.includes(x)); return !k || r[k] === "" || (Array.isArray(r[k]) && !r[k].length); };
+    const write = () => {
+      const kept = optional ? rules.filter((r) => !empty(r)) : rules;
+      store(!kept.length ? undefined : kept.length === 1 && !asList ? kept[0] : kept);
+    };
     const sfx = (i) => (i ? `-${i}` : "");
-    const dl = h("datalist", { id: "dl-people" });
-    const editors = rules.map((rule, i) => {
+    const choices = (k) => k === "role" ? roles.map((r) => [r, r])
+      : k === "department" ? departments.map((d) => [d.key, d.label])
+      : k === "users" ? orgUsers.map((u) => [u.username, u.name])
+      : k === "field" ? formFields.filter((f) => ["user", "department"].includes(f.type)).map((f) => [f.key, text(f.label)])
+      : k === "manager_of" ? [["initiator", "who started the flow"], ...(escalation ? [["assignee", "the task's assignee"]] : []),
+        ...formFields.filter((f) => f.type === "user").map((f) => [f.key, text(f.label)])]
+      : k === "decision" ? decisions.map((d) => [d, d]) : [];
+    const row = (rule, i) => {
       const ruleKeys = rule && typeof rule === "object" ? Object.keys(rule) : [];
       const simple = ruleKeys.filter((k) => PEOPLE.includes(k)).length === 1 && ruleKeys.every((k) => PEOPLE.includes(k) || (k === "levels" && "manager_of" in rule));
-      const drop = rules.length > 1 ? h("button.delete", { title: "remove this rule", "data-testid": `assignee-remove${sfx(i)}`, onclick: () => { rules.splice(i, 1); store(rules); renderPanel(); } }, "×") : "";
-      if (!simple) return h("div.assignee-rule", {}, h("code", {}, JSON.stringify(rule)), h("span.muted", {}, " (edit as text)"), drop);
+      const drop = rules.length > 1 ? h("button.delete", { title: "remove this rule", "data-testid": `${prefix}-remove${sfx(i)}`,
+        onclick: () => { rules.splice(i, 1); write(); draw(); } }, "×") : "";
+      // a rule the meta-schema refuses (two kinds at once, an unknown key): shown as it is, for the text editor
+      if (!simple) return h("div.assignee-rule", {}, h("code", {}, JSON.stringify(rule)), h("span.muted", {}, " (not a valid rule: edit as text)"), drop);
       const kind = ruleKeys.find((k) => PEOPLE.includes(k));
-      const raw = rule[kind];
-      const kindSel = h("select", { "data-testid": `assignee-kind${sfx(i)}` }, PEOPLE.map((k) => h("option", { value: k, selected: k === kind }, k)));
-      const value = h("input", { value: Array.isArray(raw) ? raw.join(", ") : raw ?? "", "data-testid": `assignee-value${sfx(i)}`, list: `dl-people-${i}` });
-      const levels = h("input", { type: "number", min: 1, value: rule.levels ?? "", placeholder: "1", "data-testid": `assignee-levels${sfx(i)}`, style: "width:60px" });
-      const levelsBox = h("label.inline", { hidden: kind !== "manager_of" }, "levels up ", levels);
-      const list = h("datalist", { id: `dl-people-${i}` });
-      const fillList = () => {
+      const kindSel = h("select", { "data-testid": `${prefix}-kind${sfx(i)}`, onchange: () => {
         const k = kindSel.value;
-        const opts = k === "role" ? roles : k === "field" ? formFields.filter((f) => ["user", "department"].includes(f.type)).map((f) => f.key)
-          : k === "manager_of" ? ["initiator", ...formFields.filter((f) => f.type === "user").map((f) => f.key)] : k === "decision" ? decisions : [];
-        list.replaceChildren(...opts.map((o) => h("option", { value: o })));
-      };
-      const update = () => {
-        const k = kindSel.value;
-        const v = value.value.trim();
-        const next = { [k]: k === "users" ? v.split(",").map((x) => x.trim()).filter(Boolean) : v };
-        const n = parseInt(levels.value, 10);
-        if (k === "manager_of" && n > 1) next.levels = n;
-        rules[i] = next;
-        levelsBox.hidden = k !== "manager_of";
-        fillList(); store(rules);
-      };
-      kindSel.addEventListener("change", update);
-      value.addEventListener("input", update);
-      levels.addEventListener("input", update);
-      fillList();
-      return h("div.assignee-rule", {}, kindSel, value, levelsBox, list, drop);
-    });
-    return h("div.assignees", {}, editors, dl,
-      h("button.small", { "data-testid": "assignee-add", title: "people found by another rule too", onclick: () => { rules.push({ role: "" }); store(rules); renderPanel(); } }, "+ or also"));
+        rules[i] = { [k]: k === "users" ? [] : "" };
+        write(); draw();
+        box.querySelector(`[data-testid="${prefix}-value${sfx(i)}"]`)?.focus();
+      } }, PEOPLE.map((k) => h("option", { value: k, selected: k === kind, "data-prop": `${prop}.${k}`, title: PEOPLE_HELP[k] }, k)));
+      const listId = `dl-${prefix}-${i}`;
+      const opts = choices(kind);
+      const list = h("datalist", { id: listId }, opts.map(([v, l]) => h("option", { value: v }, l === v ? "" : l)));
+      let valueEl;
+      if (kind === "expr") {
+        valueEl = exprInput(rule, "expr", `${prefix}-value${sfx(i)}`, () => { if (!("expr" in rule)) rule.expr = ""; write(); });
+      } else if (kind === "users") {
+        const raw = rule.users;
+        const names = () => (Array.isArray(rule.users) ? rule.users : rule.users ? [rule.users] : []);
+        const input = h("input", { value: names().join(", "), placeholder: "user names, comma separated", "data-testid": `${prefix}-value${sfx(i)}` });
+        input.addEventListener("input", () => {
+          const list2 = input.value.split(",").map((x) => x.trim()).filter(Boolean);
+          // one user written as a plain name stays a plain name
+          rule.users = typeof raw === "string" && list2.length === 1 ? list2[0] : list2;
+          write();
+        });
+        const add = h("select", { "data-testid": `${prefix}-add-user${sfx(i)}`, onchange: () => {
+          if (!add.value) return;
+          const now = names();
+          if (!now.includes(add.value)) rule.users = [...now, add.value];
+          input.value = names().join(", "); add.value = ""; write();
+        } }, h("option", { value: "" }, "+ user"), orgUsers.map((u) => h("option", { value: u.username }, `${u.username}${u.name && u.name !== u.username ? ` (${text(u.name)})` : ""}`)));
+        valueEl = h("span.people-users", {}, input, add);
+      } else {
+        const input = h("input", { value: rule[kind] ?? "", "data-testid": `${prefix}-value${sfx(i)}`, list: listId,
+          placeholder: kind === "manager_of" ? "initiator, a user field" + (escalation ? ", assignee" : "") : "" });
+        input.addEventListener("input", () => { rule[kind] = input.value.trim(); write(); });
+        valueEl = input;
+      }
+      const parts = [kindSel, valueEl];
+      if (kind === "manager_of") {
+        const levels = h("input", { type: "number", min: 1, value: rule.levels ?? "", placeholder: "1", "data-testid": `${prefix}-levels${sfx(i)}`,
+          "data-prop": `${prop}.levels`, style: "width:60px" });
+        levels.addEventListener("input", () => {
+          const n = parseInt(levels.value, 10);
+          if (n > 1) rule.levels = n; else delete rule.levels;
+          write();
+        });
+        parts.push(h("label.inline", {}, "levels up ", levels));
+      }
+      return h("div.assignee-rule", { "data-testid": `${prefix}-rule${sfx(i)}` }, ...parts, list, drop);
+    };
+    const draw = () => {
+      box.replaceChildren(...rules.map(row),
+        h("button.small", { "data-testid": `${prefix}-add`, title: "people found by another rule too",
+          onclick: () => { rules.push({ role: "" }); write(); draw(); } }, "+ or also"));
+    };
+    draw();
+    return box;
+  }
+  function assigneesEditor(node) {
+    return peopleEditor({ value: node.assignees, prefix: "assignee", prop: "assignee",
+      store: (v) => { if (v === undefined) delete node.assignees; else node.assignees = v; changed(); renderNodeLabel(node); } });
   }
   function rightsEditor(node) {
     const rights = node.fields && typeof node.fields === "object" ? node.fields : {};
@@ -403,10 +460,10 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
           [["immediate", "rejects at once"], ["after_all", "rejects after everyone voted"]].map(([v, l]) => h("option", { value: v, selected: (n.reject_policy || "immediate") === v }, l)))));
       }
       if (PEOPLE_TYPES.includes(n.type)) {
-        rows.push(field("assignees", assigneesEditor(n)));
-        rows.push(field("when nobody is found", h("select", { "data-testid": "prop-if_none", onchange: (ev) => {
+        rows.push(block("assignees", assigneesEditor(n)));
+        rows.push(field("when nobody is found", h("select", { "data-testid": "prop-if_none", "data-prop": "if_none", onchange: (ev) => {
           if (ev.target.value === "error") delete n.if_none; else n.if_none = ev.target.value; changed(); } },
-          [["error", "stop with an error"], ["skip", "skip the node"], ["admin", "give it to the admins"]].map(([v, l]) => h("option", { value: v, selected: (n.if_none || "error") === v }, l)))));
+          [["error", "stop with an error"], ["skip", "skip the node"], ["admin", "give it to the admins"]].map(([v, l]) => h("option", { value: v, selected: (n.if_none || "error") === v, "data-prop": `if_none.${v}` }, l)))));
       }
       if (["approval", "fill"].includes(n.type)) {
         const reasons = n.require_reason === true ? ["reject", "return"] : Array.isArray(n.require_reason) ? n.require_reason : [];
@@ -429,7 +486,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
         n.sla = n.sla && typeof n.sla === "object" ? n.sla : undefined;
         const sla = n.sla || {};
         const slaInput = (prop) => {
-          const el = h("input", { value: sla[prop] ?? "", placeholder: "e.g. 8h, 2d", "data-testid": `prop-${prop}` });
+          const el = h("input", { value: sla[prop] ?? "", placeholder: "e.g. 8h, 2d", "data-testid": `prop-${prop}`, "data-prop": `sla.${prop}` });
           el.addEventListener("input", () => {
             n.sla = { ...(n.sla || {}) };
             if (el.value) n.sla[prop] = el.value; else delete n.sla[prop];
@@ -439,20 +496,41 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
           return el;
         };
         const setSla = (k, v) => { n.sla = { ...(n.sla || {}) }; if (v === undefined) delete n.sla[k]; else n.sla[k] = v; if (!Object.keys(n.sla).length) delete n.sla; changed(); };
+        // escalation: an action (escalate: {action, to}) or the shorthand escalate_to (a reassignment to its people)
         const escal = sla.escalate && typeof sla.escalate === "object" ? sla.escalate : null;
-        const escTo = escal?.to && typeof escal.to === "object" && Object.keys(escal.to).length === 1 ? escal.to : null;
+        const current = "escalate_to" in sla ? "escalate_to" : escal?.action || "";
+        const peopleNow = () => (n.sla?.escalate_to ?? n.sla?.escalate?.to);
+        const thenSel = h("select", { "data-testid": "prop-escalate", "data-prop": "sla.escalate", onchange: (ev) => {
+          const v = ev.target.value;
+          const people = peopleNow();
+          if (v === "escalate_to") {
+            setSla("escalate", undefined);
+            setSla("escalate_to", people || { role: roles[0] || "" });
+          } else {
+            setSla("escalate_to", undefined);
+            const keep = ["reassign", "notify_manager"].includes(v) ? people : undefined;
+            setSla("escalate", !v ? undefined : v === "reassign" ? { action: v, to: keep || { role: roles[0] || "" } }
+              : keep ? { action: v, to: keep } : { action: v });
+          }
+          renderPanel(); } }, h("option", { value: "" }, "—"),
+          ESCALATIONS.map((a) => h("option", { value: a, selected: current === a, "data-prop": `escalate.action.${a}` }, ESCALATION_LABEL[a])),
+          h("option", { value: "escalate_to", selected: current === "escalate_to", "data-prop": "sla.escalate_to" }, ESCALATION_LABEL.escalate_to));
+        const escPeople = () => {
+          if (current === "escalate_to") {
+            return block("reassign to", peopleEditor({ value: sla.escalate_to, prefix: "escalate-to", prop: "escalate.to", escalation: true,
+              store: (v) => setSla("escalate_to", v) }), "prop-escalate-people");
+          }
+          if (current !== "reassign" && current !== "notify_manager") return "";
+          const optional = current === "notify_manager";
+          return block(optional ? "notify instead of the assignee's manager (optional)" : "reassign to",
+            peopleEditor({ value: escal.to, prefix: "escalate-to", prop: "escalate.to", escalation: true, optional,
+              store: (v) => { const e = { ...(n.sla?.escalate || { action: current }) }; if (v === undefined) delete e.to; else e.to = v; setSla("escalate", e); } }),
+            "prop-escalate-people");
+        };
         rows.push(field("remind after", slaInput("remind_after")), field("escalate after", slaInput("escalate_after")),
-          field("then", h("select", { "data-testid": "prop-escalate", onchange: (ev) => {
-            const v = ev.target.value;
-            setSla("escalate", v ? (v === "reassign" ? { action: v, to: escal?.to || { role: roles[0] || "" } } : { action: v }) : undefined);
-            if (v) setSla("escalate_to", undefined);
-            renderPanel(); } }, h("option", { value: "" }, sla.escalate_to ? "reassign (escalate_to)" : "—"),
-            ESCALATIONS.map((a) => h("option", { value: a, selected: escal?.action === a }, a)))),
-          escal?.action === "reassign" ? field("reassign to role", h("input", { value: escTo?.role ?? "", list: "dl-roles", "data-testid": "prop-escalate-role", oninput: (ev) => {
-            setSla("escalate", { action: "reassign", to: { role: ev.target.value.trim() } }); } })) : "",
-          field("count working time only", h("input", { type: "checkbox", checked: !!sla.business_time, "data-testid": "prop-business_time",
-            onchange: (ev) => setSla("business_time", ev.target.checked || undefined) })),
-          h("datalist", { id: "dl-roles" }, roles.map((r) => h("option", { value: r }))));
+          field("then", thenSel), escPeople(),
+          field("count working time only", h("input", { type: "checkbox", checked: !!sla.business_time, "data-testid": "prop-business_time", "data-prop": "sla.business_time",
+            onchange: (ev) => setSla("business_time", ev.target.checked || undefined) })));
         rows.push(h("h4", {}, "Field rights"),
           field("other fields", h("select", { "data-testid": "prop-default_rights", onchange: (ev) => { if (ev.target.value) n.default_rights = ev.target.value; else delete n.default_rights; changed(); } },
             h("option", { value: "" }, "(default: read-only)"), RIGHTS.map((r) => h("option", { value: r, selected: n.default_rights === r }, r)))),
@@ -519,7 +597,12 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
       formFields = (form.fields || []).filter((f) => !(types[f.type] || {}).layout_only).map((f) => ({ key: f.key, type: f.type, label: f.label }));
     }
     const org = files.find((x) => x.path === "org.yaml");
-    if (org) roles = ((await get(fileUrl(app, "org.yaml"))).data.roles || []).map((r) => r.key);
+    if (org) {
+      const orgData = (await get(fileUrl(app, "org.yaml"))).data || {};
+      roles = (orgData.roles || []).map((r) => r.key);
+      departments = (orgData.departments || []).filter((d) => d && d.key).map((d) => ({ key: d.key, label: text(d.label) || d.key }));
+      orgUsers = (orgData.users || []).filter((u) => u && u.username).map((u) => ({ username: u.username, name: text(u.name) || u.username }));
+    }
     decisions = files.filter((x) => x.kind === "decision_table" && x.key).map((x) => x.key);
     appFlows = files.filter((x) => x.kind === "flow" && x.key).map((x) => x.key);
     const { datasets } = await get(`/api/designer/apps/${encodeURIComponent(app)}/datasets`);

@@ -42,7 +42,8 @@ def test_approval_node_options_are_shown_edited_and_saved(server, browser, folde
     panel.get_by_test_id("prop-require_reason-return").check()
     panel.get_by_test_id("prop-returnable_to-any_earlier").check()
     panel.get_by_test_id("prop-escalate").select_option("reassign")
-    panel.get_by_test_id("prop-escalate-role").fill("director")
+    assert panel.get_by_test_id("escalate-to-kind").input_value() == "role"
+    panel.get_by_test_id("escalate-to-value").fill("director")
     panel.get_by_test_id("prop-business_time").uncheck()
     panel.get_by_test_id("prop-default_rights").select_option("hidden")
     panel.get_by_test_id("node-validation-add").click()
