@@ -154,6 +154,17 @@ def last_commit(root: Path, rev: str, folder: str) -> dict[str, str]:
     return {"commit": parts[0], "author": parts[1], "email": parts[2], "message": parts[3].strip() or parts[0][:12]}
 
 
+def commit_info(root: Path, rev: str) -> dict[str, str]:
+    """Author, e-mail, time (ISO 8601) and message of commit ``rev``; empty when git cannot read it."""
+    fmt = _SEP.join(["%H", "%an", "%ae", "%aI", "%B"])
+    out = _git(root, "log", "-1", f"--format={fmt}", rev)
+    parts = out.stdout.decode("utf-8", "replace").split(_SEP, 4) if out.returncode == 0 else []
+    if len(parts) != 5:
+        return {}
+    return {"commit": parts[0], "author": parts[1], "email": parts[2], "committed_at": parts[3],
+            "message": parts[4].strip()}
+
+
 # -- state (shared by the processes of one host through a file under the var folder) -------------------------------
 
 def _state_path(platform: Any) -> Path:
@@ -197,6 +208,8 @@ def _write_state(platform: Any, state: dict[str, Any]) -> None:
 class ReloadReport:
     source: str  # "git" or "folder"
     commit: str | None = None
+    #: the commit's author, email, committed_at and message (git), or the reloading user (folder)
+    info: dict[str, str] = field(default_factory=dict)
     published: list[dict[str, Any]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
     skipped: bool = False  # nothing new (HEAD did not move), or another process holds the lock
@@ -237,7 +250,7 @@ def reload_from_git(platform: Any, *, force: bool = False, wait: bool = True) ->
         if state.get("source") == "git" and state.get("commit") == commit and not force:
             return ReloadReport("git", commit, skipped=True)
         touched = changed_folders(root, state["commit"], commit) if state.get("commit") and not force else None
-        report = ReloadReport("git", commit)
+        report = ReloadReport("git", commit, info=commit_info(root, commit))
         for folder, (files, pre) in committed_folders(root, commit).items():
             if touched is not None and folder not in touched:
                 continue  # untouched since the last look: never undo a designer's publish with older content
@@ -249,7 +262,7 @@ def reload_from_git(platform: Any, *, force: bool = False, wait: bool = True) ->
 
 def reload_folder(platform: Any, author: str = "system") -> ReloadReport:
     """Publish every app folder of the working tree that changed (drafts included, as at start-up)."""
-    report = ReloadReport("folder")
+    report = ReloadReport("folder", info={"author": author, "message": "published from the apps folder by a reload"})
     with _locked(platform, True):
         from .loader import read_app_folder
 
@@ -281,7 +294,10 @@ def publish_at_start(platform: Any) -> tuple[list[str], list[str]]:
 
 def _finish(platform: Any, report: ReloadReport, previous: dict[str, Any]) -> None:
     now = platform.clock.now().isoformat()
-    state = report.to_json() | {"checked_at": now}
+    state = report.to_json() | report.info | {"checked_at": now}
+    # the last result that published (a refused commit keeps showing what is serving)
+    state["last_published"] = ({k: v for k, v in state.items() if k not in ("problems", "ok")} if report.ok
+                               else previous.get("last_published"))
     _write_state(platform, state)
     for entry in report.published:
         if entry["changed"]:
@@ -351,8 +367,11 @@ def build_router() -> Any:
     @router.get("/api/admin/apps/reload-status")
     def reload_status(request: Request, who: Principal = Depends(admin_user)) -> dict[str, Any]:
         platform = platform_of(request)
+        state = read_state(platform)
         return {"git": is_repo(Path(platform.settings.apps_dir)),
-                "interval": float(platform.settings.apps_reload_seconds), "last": read_state(platform) or None}
+                "interval": float(platform.settings.apps_reload_seconds),
+                "last": {k: v for k, v in state.items() if k != "last_published"} or None,
+                "last_published": state.get("last_published")}
 
     return router
 

@@ -61,6 +61,57 @@ async function appsPage(main) {
     h("a", { href: `#/app/${a.key}`, "data-testid": `app-${a.key}` }, h("strong", {}, text(a.label)), ` (${a.key})`),
     h("div.muted", {}, a.published_version ? `published version ${a.published_version}` : "not published",
       a.git ? " · git" : "")))));
+  if (state.me.admin) main.append(await reloadPanel());
+}
+
+// Admins only: what the apps folder's reload last did (GET /api/admin/apps/reload-status) and "reload now"
+// (POST /api/admin/apps/reload). The server refuses both to anyone else.
+async function reloadPanel() {
+  const box = h("section.reload-panel", { "data-testid": "reload-panel" });
+  const result = h("div", { "data-testid": "reload-result" });
+  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+  const problemList = (problems) => h("ul.problems", { "data-testid": "reload-problems" }, (problems || []).flatMap((p) =>
+    (p.errors || []).map((e) => h("li.problem", {}, h("span.where", {}, `${p.folder}/${e.file}:${e.line}:${e.col}`), " ",
+      e.path ? h("code", {}, e.path) : "", " ", e.message, e.hint ? h("span.hint", {}, ` (${e.hint})`) : ""))));
+  const commitLine = (entry, testid) => h("dl.reload-commit", { "data-testid": testid },
+    entry.commit ? [h("dt", {}, "commit"), h("dd", { "data-testid": `${testid}-commit`, title: entry.commit }, h("code", {}, entry.commit.slice(0, 12)))] : [],
+    h("dt", {}, "author"), h("dd", { "data-testid": `${testid}-author` }, entry.author || "—", entry.email ? ` <${entry.email}>` : ""),
+    h("dt", {}, "message"), h("dd", { "data-testid": `${testid}-message` }, entry.message || "—"),
+    h("dt", {}, "time"), h("dd", { "data-testid": `${testid}-time` }, when(entry.committed_at || entry.checked_at)),
+    entry.published?.length ? [h("dt", {}, "apps"), h("dd", { "data-testid": `${testid}-apps` }, entry.published.map((x) =>
+      `${x.app} v${x.version}${x.changed ? " (published then)" : ""}`).join(", "))] : []);
+  const draw = async () => {
+    let status;
+    try { status = await get("/api/admin/apps/reload-status"); } catch (err) {
+      box.replaceChildren(h("p.error", {}, `Reload status: ${err.message}`)); return;
+    }
+    const last = status.last;
+    const published = status.last_published;
+    box.replaceChildren(h("h3", {}, "Apps folder reload"),
+      h("p.muted", { "data-testid": "reload-mode" }, status.git
+        ? `The apps folder is a git repository: new commits are published ${status.interval > 0 ? `every ${status.interval} s` : "by a reload only (automatic reload is off)"}.`
+        : "The apps folder is not a git repository: a reload publishes the folder as it is on disk (drafts included)."),
+      ...(published ? [h("h4", {}, "Last published"), commitLine(published, "reload-published")]
+        : [h("p.muted", { "data-testid": "reload-published-none" }, "Nothing published by a reload yet.")]),
+      last && last.ok === false ? h("div.banner.error", { "data-testid": "reload-error" },
+        h("strong", {}, last.commit ? `Commit ${last.commit.slice(0, 12)} was not published` : "The last reload did not publish everything"),
+        last.author ? ` (${last.author}${last.message ? `: ${last.message}` : ""}, ${when(last.committed_at || last.checked_at)})` : "",
+        " — the previous version keeps serving.", problemList(last.problems)) : "",
+      last ? h("p.muted", { "data-testid": "reload-checked" }, `Last checked ${when(last.checked_at)}.`) : "",
+      h("button", { "data-testid": "reload-now", onclick: async (ev) => {
+        ev.target.disabled = true;
+        result.replaceChildren(h("p.muted", {}, "Reloading…"));
+        try {
+          const out = await post("/api/admin/apps/reload");
+          result.replaceChildren(h("p.ok", {}, "Reloaded: ", out.published.map((x) => `${x.app} version ${x.version}${x.changed ? " (new)" : " (unchanged)"}`).join(", ") || "no app folder"));
+        } catch (err) {
+          result.replaceChildren(h("p.error", {}, err.message));
+        }
+        await draw();
+      } }, "Reload now"), result);
+  };
+  await draw();
+  return box;
 }
 
 function kindOf(file) { return file.kind; }

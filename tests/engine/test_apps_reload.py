@@ -101,6 +101,13 @@ def test_a_bad_commit_keeps_the_last_version_serving_reports_its_errors_once_and
     status = api.as_("admin").get("/api/admin/apps/reload-status")
     assert status.status_code == 200 and status.json()["git"] is True
     assert status.json()["last"]["problems"][0]["errors"][0]["file"] == FORM
+    # who made the refused commit and when; what still serves is the last commit that was published
+    last, published = status.json()["last"], status.json()["last_published"]
+    assert (last["commit"], last["author"], last["email"], last["message"]) == (
+        bad, "Hanna Hand", "hanna@example.com", "break the form")
+    assert last["committed_at"][:4] >= "2020" and last["ok"] is False
+    assert published["commit"] == _git(repo, "rev-parse", "HEAD~1").strip() and published["message"] == "initial"
+    assert published["author"] == "Setup" and "problems" not in published
     assert api.as_("alice").get("/api/admin/apps/reload-status").status_code == 403
     # a fixing commit is published
     _edit(folder / FORM, "type: no_such_type}", "type: date}")
