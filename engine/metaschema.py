@@ -97,10 +97,37 @@ def _explain(doc: Document, error: ValidationError) -> list[DefinitionError]:
         hint = schema.get("x-hint")
         return [doc.error(path, f"{error.instance!r} does not have the required form", hint or f"pattern {error.validator_value}")]
     if kind in ("oneOf", "anyOf") and error.context:
+        branch = _meant_branch(error)
+        if branch is not None:  # the one alternative the value was written as: all of its problems
+            return [item for e in error.context if e.relative_schema_path[0] == branch for item in _explain(doc, e)]
         return _explain(doc, best_match(error.context))
     if kind == "propertyNames":
         return [doc.error(path, error.message)]
     return [doc.error(path, error.message)]
+
+
+def _meant_branch(error: ValidationError) -> int | None:
+    """Of a oneOf/anyOf's alternatives, the only one the value was evidently written as — of its JSON type, and
+    with the same ``type`` key when alternatives are told apart by it (a flow's node types) — or None."""
+    branches = error.validator_value if isinstance(error.validator_value, list) else []
+    value = error.instance
+    found = []
+    for index, branch in enumerate(branches):
+        if not isinstance(branch, Mapping):
+            return None
+        wanted = branch.get("type")
+        if wanted is not None and not any(_is_type(value, t) for t in (wanted if isinstance(wanted, list) else [wanted])):
+            continue
+        const = ((branch.get("properties") or {}).get("type") or {}).get("const")
+        if const is not None and isinstance(value, Mapping) and value.get("type") != const:
+            continue
+        found.append(index)
+    return found[0] if len(found) == 1 else None
+
+
+def _is_type(value: Any, name: str) -> bool:
+    actual = _json_type(value)
+    return actual == name or (name == "number" and actual == "integer")
 
 
 def _json_type(value: Any) -> str:

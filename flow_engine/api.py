@@ -87,8 +87,9 @@ def build_router() -> APIRouter:
     @router.get("/api/apps/{app}/flows")
     def list_flows(app: str, request: Request, who: Principal = Depends(current_user)) -> dict[str, Any]:
         live = platform_of(request).app(app)
-        return {"flows": [{"key": f.key, "label": f.label or f.key, "form": f.form, "start_on": f.start_on,
-                           "version": f.version, "nodes": [{"id": n.id, "type": n.type, "name": n.label}
+        lang = views.reader_locale(who)
+        return {"flows": [{"key": f.key, "label": f.label_in(lang), "form": f.form, "start_on": f.start_on,
+                           "version": f.version, "nodes": [{"id": n.id, "type": n.type, "name": n.label_in(lang)}
                                                            for n in f.nodes]}
                           for f in live.spec.of_kind("flow").values()]}
 
@@ -117,7 +118,11 @@ def build_router() -> APIRouter:
         body = _object(await read_json(request))
         platform = platform_of(request)
         with platform.db.connect() as conn:
-            return _service(request).simulate(conn, app, flow, body.get("values") or {}, who)
+            result = _service(request).simulate(conn, app, flow, body.get("values") or {}, who)
+        spec, lang = _service(request).flow(app, flow), views.reader_locale(who)
+        for step in result.get("path", []):  # the names in the user's language
+            step["name"] = views.node_name(spec, step.get("node"), step.get("name"), lang)
+        return result
 
     @router.get("/api/flows/instances/{instance_id}")
     def get_instance(instance_id: int, request: Request, response: Response,
@@ -205,7 +210,7 @@ def build_router() -> APIRouter:
         """todo | done | initiated | cc, newest first; pass ``next`` back as ``after`` for the next page."""
         filters = {"app": app, "flow": flow, "node": node, "status": status, "q": q}
         with platform_of(request).db.connect() as conn:
-            page = views.inbox(conn, who, box, filters, after=after, size=size)
+            page = views.inbox(conn, who, box, filters, after=after, size=size, service=_service(request))
             page["total"] = views.counts(conn, who, filters)[box] if box in views.BOXES else 0
         return page
 

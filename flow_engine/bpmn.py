@@ -30,7 +30,7 @@ from xml.etree import ElementTree as ET
 
 import networkx as nx
 
-from .dump import node_to_data
+from .dump import node_to_data, text_to_data
 from .spec import RETURN_KEYWORDS, EdgeSpec, FlowSpec, NodeSpec, format_duration, return_scope
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -328,6 +328,10 @@ def to_bpmn(flow: FlowSpec) -> str:
     process = ET.SubElement(root, _q(BPMN, "process"), {
         "id": f"Process_{flow.key}", "name": flow.label or flow.key, "isExecutable": "true",
         _q(LOOM, "form"): flow.form, _q(LOOM, "key"): flow.key})
+    label = text_to_data(flow.label_text, flow.label)
+    if isinstance(label, dict):  # BPMN's name holds the app's language; every language travels in loom
+        ext = ET.SubElement(process, _q(BPMN, "extensionElements"))
+        ET.SubElement(ext, _q(LOOM, "definition")).text = json.dumps({"label": label}, ensure_ascii=False)
     boundaries: list[tuple[str, str, NodeSpec]] = []
     for element_id, kind, node, loom, owner in elements:
         attrs = {"id": element_id}
@@ -356,14 +360,15 @@ def to_bpmn(flow: FlowSpec) -> str:
         if node is not None and node.type == "subflow":
             attrs["calledElement"] = f"Process_{node.flow}"
         el = ET.SubElement(process, _q(BPMN, kind), attrs)
-        extra = {k: v for k, v in node_to_data(node).items() if k not in _STRUCTURAL} if node else {}
+        data = node_to_data(node) if node else {}
+        extra = {k: v for k, v in data.items() if k not in _STRUCTURAL or (k == "name" and isinstance(v, dict))}
         if node is not None and node.type == "approval":
             extra["mode"] = node.mode
             if node.quorum is not None:
-                extra["quorum"] = node_to_data(node)["quorum"]
+                extra["quorum"] = data["quorum"]
         if extra:
             ext = ET.SubElement(el, _q(BPMN, "extensionElements"))
-            ET.SubElement(ext, _q(LOOM, "definition")).text = json.dumps(extra, ensure_ascii=False, sort_keys=True)
+            ET.SubElement(ext, _q(LOOM, "definition")).text = json.dumps(dict(sorted(extra.items())), ensure_ascii=False)  # (texts keep their languages' order)
         for flow_id in incoming.get(element_id, ()):
             ET.SubElement(el, _q(BPMN, "incoming")).text = flow_id
         for flow_id in outgoing.get(element_id, ()):
@@ -490,6 +495,9 @@ def from_bpmn(xml: str) -> dict[str, Any]:
     out: dict[str, Any] = {"format": 1, "key": key, "form": process.get(_q(LOOM, "form")) or key}
     if process.get("name") and process.get("name") != key:
         out["label"] = process.get("name")
+    own = process.findtext(f"{_q(BPMN, 'extensionElements')}/{_q(LOOM, 'definition')}")
+    if own and isinstance(json.loads(own).get("label"), dict):
+        out["label"] = json.loads(own)["label"]  # every language of the label
     nodes: list[dict[str, Any]] = []
     branches: set[str] = set()
     merges: set[str] = set()
@@ -576,10 +584,10 @@ def from_bpmn(xml: str) -> dict[str, Any]:
 
 
 # -- diagram data -----------------------------------------------------------------------------------------------------
-def diagram(flow: FlowSpec) -> dict[str, Any]:
+def diagram(flow: FlowSpec, locale: str | None = None) -> dict[str, Any]:
     """The layout of the exported diagram as JSON data for pages: one box per element (flow nodes and what the
     export adds — gateways, rejection ends, the resubmit task —, each with the ``node`` it belongs to) and the
-    waypoints of every sequence flow."""
+    waypoints of every sequence flow. Node names are in ``locale`` (the app's language when None)."""
     elements, flows = _bpmn_graph(flow)
     bounds = _layout(elements, flows)
     routes = _routes(flows, bounds)
@@ -587,7 +595,7 @@ def diagram(flow: FlowSpec) -> dict[str, Any]:
     for element_id, kind, node, loom, owner in elements:
         x, y, w, h = bounds[element_id]
         kind_name = node.type if node else {"rejected": "end", "resubmit": "resubmit"}.get(loom, "gateway")
-        name = node.label if node else {"rejected": "rejected", "resubmit": "Resubmit"}.get(loom, "")
+        name = (node.label_in(locale) if locale else node.label) if node else {"rejected": "rejected", "resubmit": "Resubmit"}.get(loom, "")
         shapes.append({"id": element_id, "node": owner, "element": kind, "type": kind_name, "name": name,
                        "x": x, "y": y, "width": w, "height": h})
     edges = [{"id": f["id"], "source": f["source"], "target": f["target"],

@@ -3,7 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.i18n import DEFAULT_LOCALE, Text
+
 from .spec import AssigneeRule, FlowSpec, FORMAT_VERSION, NodeSpec, SlaSpec, format_duration
+
+
+def text_to_data(text: Text, plain: str) -> Any:
+    """A translatable text as written: one text, or a mapping of language → text when it has several."""
+    values = dict(text.values)
+    if not values or (len(values) == 1 and DEFAULT_LOCALE in values):
+        return values.get(DEFAULT_LOCALE, plain) if values else plain
+    return values
 
 
 def rule_to_data(rule: AssigneeRule) -> dict[str, Any]:
@@ -36,7 +46,7 @@ def node_to_data(node: NodeSpec) -> dict[str, Any]:
     """One node as written in a definition (defaults left out)."""
     out: dict[str, Any] = {"id": node.id, "type": node.type}
     if node.name:
-        out["name"] = node.name
+        out["name"] = text_to_data(node.name_text, node.name)
     if node.assignees:
         out["assignees"] = [rule_to_data(r) for r in node.assignees]
     if node.type in ("approval", "fill", "notify") and node.if_none != "error":
@@ -73,7 +83,7 @@ def to_definition(flow: FlowSpec) -> dict[str, Any]:
     """The whole flow as definition data; ``load_flow`` of it gives an equal spec."""
     out: dict[str, Any] = {"format": FORMAT_VERSION, "key": flow.key, "form": flow.form}
     if flow.label:
-        out["label"] = flow.label
+        out["label"] = text_to_data(flow.label_text, flow.label)
     if flow.start_on != "manual":
         out["start_on"] = flow.start_on
     out["nodes"] = [node_to_data(n) for n in flow.nodes]

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any, Collection, Mapping
 
 from engine.errors import DefinitionError, Problems
-from engine.i18n import Text
+from engine.i18n import DEFAULT_LOCALE, Text
 from engine.source import Document, PathT, format_path, parse_text
 
 from .checks import Site, check_graph, suggest, unknown_keys
@@ -22,6 +22,8 @@ from .spec import (StepRule, APPROVAL_MODES, ASSIGNEE_KINDS, ESCALATE_ACTIONS, F
                    EscalationSpec, FieldRights, FlowSpec, NodeSpec, QuorumSpec, SlaSpec, parse_duration)
 
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+#: A language key of a translatable text (``zh-CN``, ``en``), as in the JSON Schema's ``text``.
+_LOCALE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 #: Field types an ``{field: ...}`` assignee rule may name (when field types are known).
 PERSON_FIELD_TYPES = frozenset({"user", "users", "department", "departments", "member", "members"})
 
@@ -52,7 +54,7 @@ def load_flow_text(text: str, file: str, **options: Any) -> FlowSpec:
 def load_flow(doc: Document, *, roles: Collection[str] | None = None,
               fields: Mapping[str, str] | Collection[str] | None = None,
               compile_condition: CompileCondition | None = None, version: str | None = None,
-              problems: Problems | None = None) -> FlowSpec:
+              problems: Problems | None = None, locale: str = DEFAULT_LOCALE) -> FlowSpec:
     """Build and check the flow in ``doc``.
 
     Args:
@@ -62,13 +64,15 @@ def load_flow(doc: Document, *, roles: Collection[str] | None = None,
         compile_condition: compiles edge conditions and ``expr`` assignee rules.
         version: the definition version; defaults to a hash of the text.
         problems: collect into this instead of raising.
+        locale: the app's language: ``label`` and node ``name`` hold the text in it (``label_text`` and
+            ``name_text`` hold every language written).
 
     Raises:
         DefinitionErrors: with every problem found, when ``problems`` is not given.
     """
     own = problems is None
     problems = Problems() if problems is None else problems
-    loader = _Loader(doc, problems, roles, fields, compile_condition or default_compiler(fields))
+    loader = _Loader(doc, problems, roles, fields, compile_condition or default_compiler(fields), locale)
     flow = loader.flow(version or hashlib.sha256(doc.text.encode()).hexdigest()[:12])
     if own:
         problems.raise_if_any()
@@ -77,8 +81,10 @@ def load_flow(doc: Document, *, roles: Collection[str] | None = None,
 
 class _Loader:
     def __init__(self, doc: Document, problems: Problems, roles: Collection[str] | None,
-                 fields: Mapping[str, str] | Collection[str] | None, compile_condition: CompileCondition) -> None:
+                 fields: Mapping[str, str] | Collection[str] | None, compile_condition: CompileCondition,
+                 locale: str = DEFAULT_LOCALE) -> None:
         self.doc, self.problems = doc, problems
+        self.locale = locale
         self.site = Site(doc, problems)
         self.roles = set(roles) if roles is not None else None
         self.fields = set(fields) if fields is not None else None
@@ -107,9 +113,10 @@ class _Loader:
         edges = [e for i, raw in enumerate(raw_edges) if (e := self.edge(raw, ("edges", i)))]
         complete = len(nodes) == len(raw_nodes) and len(edges) == len(raw_edges)
         joins = check_graph(nodes, edges, self.site, self.broken, complete=complete) if raw_nodes else {}
+        label = self.translatable(data, (), "label")
         return FlowSpec(key=key or "", form=form or "", nodes=tuple(nodes), edges=tuple(edges),
-                        label=str(data.get("label", "") or ""), version=version, file=self.doc.file, start_on=start_on,
-                        joins=MappingProxyType(joins))
+                        label=label.get(self.locale), label_text=label, version=version, file=self.doc.file,
+                        start_on=start_on, joins=MappingProxyType(joins), locale=self.locale)
 
     # -- small readers -------------------------------------------------------------------------------------------
     def seq(self, data: dict[str, Any], name: str) -> list[Any]:
@@ -132,6 +139,26 @@ class _Loader:
             self.err(path + (name,), f"'{name}' must be a non-empty text")
             return None
         return value
+
+    def translatable(self, data: dict[str, Any], path: PathT, name: str) -> Text:
+        """A text shown to people: one text, or one per language (``{zh-CN: 审批, en: Review}``), as form labels."""
+        value = data.get(name)
+        if value is None or isinstance(value, str):
+            return Text.of(value or None)
+        hint = "write one text, or one per language: {zh-CN: 审批, en: Review}"
+        if not isinstance(value, dict) or not value:
+            self.err(path + (name,), f"'{name}' must be a text or a mapping of language → text", hint)
+            return Text(())
+        good = True
+        for lang, text in value.items():
+            if not isinstance(lang, str) or not _LOCALE.match(lang):
+                self.err(path + (name, str(lang)), f"'{lang}' is not a language code in '{name}'",
+                         "use codes such as zh-CN or en", key=True)
+                good = False
+            elif not isinstance(text, str) or not text.strip():
+                self.err(path + (name, lang), f"the {lang} text of '{name}' must be a non-empty text")
+                good = False
+        return Text.of(value) if good else Text(())
 
     def choice(self, data: dict[str, Any], path: PathT, name: str, choices: Collection[str], default: str) -> str:
         value = data.get(name, default)
@@ -164,7 +191,8 @@ class _Loader:
         self.site.node_paths[node_id] = path
         for key, hint in unknown_keys(raw, NODE_KEYS[kind]):
             self.err(path + (key,), f"unknown key '{key}' for node type {kind}", hint, key=True)
-        spec: dict[str, Any] = {"id": node_id, "type": kind, "name": str(raw.get("name", "") or "")}
+        name = self.translatable(raw, path, "name")
+        spec: dict[str, Any] = {"id": node_id, "type": kind, "name": name.get(self.locale), "name_text": name}
         if "assignees" in raw or kind in ("approval", "fill", "notify"):
             spec["assignees"] = self.assignees(raw, path, required=kind in ("approval", "fill", "notify"))
             spec["if_none"] = self.choice(raw, path, "if_none", IF_NONE_POLICIES, "error")

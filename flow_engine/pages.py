@@ -14,7 +14,7 @@ from engine.errors import BadRequest
 from engine.i18n import Text
 from engine.permissions import Principal
 from engine.web.auth import platform_of
-from engine.web.templating import NavLink, PageRoute, add_messages, add_nav_link, page_user, render, t
+from engine.web.templating import NavLink, PageRoute, add_messages, add_nav_link, locale_of, page_user, render, t
 
 from . import views
 
@@ -80,7 +80,8 @@ def build_router() -> APIRouter:
             raise BadRequest(f"no inbox '{box}'")
         platform = platform_of(request)
         with platform.db.connect() as conn:
-            page = views.inbox(conn, who, box, {"q": q}, after=after, size=50)
+            page = views.inbox(conn, who, box, {"q": q}, after=after, size=50, service=platform.services["flows"],
+                               locale=locale_of(request))
             counts = views.counts(conn, who, {})
         return render(request, "flow/inbox.html", title=t(request, "flow_inbox"), box=box, boxes=views.BOXES,
                       page=page, counts=counts, q=q or "")
@@ -90,8 +91,8 @@ def build_router() -> APIRouter:
         platform = platform_of(request)
         service = platform.services["flows"]
         with platform.db.connect() as conn:
-            task = views.task_view(conn, platform, service, task_id, who)
-            inst = views.instance_view(conn, platform, service, task["instance"]["id"], who)
+            task = views.task_view(conn, platform, service, task_id, who, locale_of(request))
+            inst = views.instance_view(conn, platform, service, task["instance"]["id"], who, locale_of(request))
         live = platform.app(inst["app"])
         form = live.spec.forms[inst["form"]]
         fields = [{"key": f.key, "label": f.label, "type": f.type, "right": task["fields"].get(f.key, "readonly"),
@@ -105,7 +106,8 @@ def build_router() -> APIRouter:
     def instance_page(instance_id: int, request: Request, who: Principal = Depends(page_user)) -> Any:
         platform = platform_of(request)
         with platform.db.connect() as conn:
-            inst = views.instance_view(conn, platform, platform.services["flows"], instance_id, who)
+            inst = views.instance_view(conn, platform, platform.services["flows"], instance_id, who,
+                                       locale_of(request))
         return render(request, "flow/instance.html", title=inst["title"] or inst["flow_label"], inst=inst,
                       duration=_seconds, can_withdraw=inst["status"] == "running" and inst["initiator"]["id"] == who.id)
 
@@ -127,7 +129,7 @@ def notifications_panel(request: Request, platform: Any, who: Principal) -> Any:
     linking to the notification centre."""
     from engine.notifications import page_link
     from engine.web.portal import Panel
-    from engine.web.templating import locale_of, message
+    from engine.web.templating import message
 
     with platform.db.connect() as conn:
         page = platform.services["notifications"].list(conn, who.id, unread=True, size=5)
@@ -142,12 +144,12 @@ def notifications_panel(request: Request, platform: Any, who: Principal) -> Any:
 def home_panel(request: Request, platform: Any, who: Principal) -> Any:
     """My open tasks, newest first (five), linking to the inbox."""
     from engine.web.portal import Panel
-    from engine.web.templating import message, locale_of
+    from engine.web.templating import message
 
-    with platform.db.connect() as conn:
-        page = views.inbox(conn, who, "todo", {}, size=5)
-        total = views.counts(conn, who, {})["todo"]
     lang = locale_of(request)
+    with platform.db.connect() as conn:
+        page = views.inbox(conn, who, "todo", {}, size=5, service=platform.services.get("flows"), locale=lang)
+        total = views.counts(conn, who, {})["todo"]
     items = tuple({"label": f"{i['title'] or ''} · {i['node_name']}", "url": f"/flows/tasks/{i['id']}",
                    "meta": (i["created_at"] or "")[:16].replace("T", " ")} for i in page["items"])
     return Panel(title=f"{message('flow_inbox', lang)} ({total})", items=items, url="/inbox", order=10,

@@ -71,7 +71,7 @@ def build_flow(doc: Any, ctx: Any) -> Any:
         compiler = default_compiler(scope, tables)
     before = len(ctx.problems.errors)
     flow = load_flow(doc, roles=ctx.roles | {"admin"}, fields=fields, compile_condition=compiler,
-                     problems=ctx.problems)
+                     problems=ctx.problems, locale=ctx.settings.locale)
     _check_references(doc, ctx)
     if len(ctx.problems.errors) != before:
         return None

@@ -11,6 +11,8 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
+from engine.i18n import DEFAULT_LOCALE, Text
+
 #: Version of the definition format this package reads (``format:`` in a file; missing means this one).
 FORMAT_VERSION = 1
 
@@ -155,6 +157,7 @@ class NodeSpec:
 
     id: str
     type: str
+    #: the name in the app's language (what task and history rows store); ``name_text`` has every language
     name: str = ""
     assignees: tuple[AssigneeRule, ...] = ()
     if_none: str = "error"
@@ -172,6 +175,8 @@ class NodeSpec:
     validations: tuple["StepRule", ...] = ()
     #: an automation node's actions compiled by the automation engine when it is installed (None otherwise)
     compiled_actions: Any = field(default=None, compare=False, repr=False)
+    #: the name as written: one text, or one per language (``{zh-CN: 审批, en: Review}``)
+    name_text: Text = Text(())
 
     @property
     def is_user_node(self) -> bool:
@@ -182,6 +187,10 @@ class NodeSpec:
     def label(self) -> str:
         """The name to show: ``name`` or the id."""
         return self.name or self.id
+
+    def label_in(self, locale: str) -> str:
+        """The name to show to someone reading ``locale``: the name in that language, else ``label``."""
+        return self.name_text.get(locale) or self.label
 
 
 @dataclass(frozen=True)
@@ -256,12 +265,16 @@ class FlowSpec:
     form: str
     nodes: tuple[NodeSpec, ...]
     edges: tuple[EdgeSpec, ...]
+    #: the label in the app's language; ``label_text`` has every language it is written in
     label: str = ""
     version: str = ""
     file: str = ""
     #: ``manual`` (started by the API or an automation) or ``submit`` (started when a record of the form is created)
     start_on: str = "manual"
     joins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    label_text: Text = Text(())
+    #: the app's language: the one ``label`` and the nodes' ``name`` are in (and notifications' fallback)
+    locale: str = DEFAULT_LOCALE
     by_id: Mapping[str, NodeSpec] = field(init=False, compare=False, repr=False)
     outgoing: Mapping[str, tuple[EdgeSpec, ...]] = field(init=False, compare=False, repr=False)
     incoming: Mapping[str, tuple[EdgeSpec, ...]] = field(init=False, compare=False, repr=False)
@@ -273,6 +286,10 @@ class FlowSpec:
         object.__setattr__(self, "incoming", _index(self.edges, "target"))
         branches = parallel_branches(self.joins, lambda n: [e.target for e in self.outgoing.get(n, ())])
         object.__setattr__(self, "branches", MappingProxyType(branches))
+
+    def label_in(self, locale: str) -> str:
+        """The label to show to someone reading ``locale`` (the key when the flow has none)."""
+        return self.label_text.get(locale) or self.label or self.key
 
     @property
     def start(self) -> NodeSpec:

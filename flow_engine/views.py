@@ -11,7 +11,8 @@ from typing import Any, Mapping
 from sqlalchemy import Connection, and_, func, or_, select
 
 from engine.audit import jsonable
-from engine.errors import BadRequest, NotFound
+from engine.errors import BadRequest, LoomworkError, NotFound
+from engine.i18n import DEFAULT_LOCALE
 from engine.identity import user_names
 from engine.permissions import Principal, effective, in_scope
 
@@ -45,6 +46,18 @@ def _cursor(when: datetime, ident: int) -> str:
     return f"{when.isoformat()}|{ident}"
 
 
+def reader_locale(who: Principal, locale: str | None = None) -> str:
+    """The language names are shown in: the page's (``locale``), else the user's own setting."""
+    return locale or getattr(who, "locale", None) or DEFAULT_LOCALE
+
+
+def node_name(flow: Any, node: str | None, stored: str | None, locale: str) -> str | None:
+    """A node's name in ``locale`` from the definition, or the name stored with the row (the app's language)
+    when the definition has no such node."""
+    spec = flow.by_id.get(node) if flow is not None and node else None
+    return spec.label_in(locale) if spec is not None else stored
+
+
 # -- access ---------------------------------------------------------------------------------------------------------------
 def can_see(conn: Connection, platform: Any, inst: Mapping[str, Any], who: Principal) -> bool:
     """Admins, the initiator, anyone with a task (or cc copy) in it, and whoever may read the record."""
@@ -73,9 +86,11 @@ def instance_row(conn: Connection, platform: Any, instance_id: int, who: Princip
 
 
 # -- one instance ---------------------------------------------------------------------------------------------------------
-def task_json(t: Mapping[str, Any], names: Mapping[int, str]) -> dict[str, Any]:
+def task_json(t: Mapping[str, Any], names: Mapping[int, str], flow: Any = None,
+              locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
+    """A task row as JSON; with its instance's ``flow`` definition, the node's name is in ``locale``."""
     return {"id": t["id"], "instance": t["instance_id"], "app": t["app"], "flow": t["flow"], "node": t["node"],
-            "node_name": t["node_name"], "title": t["title"], "kind": t["kind"], "status": t["status"],
+            "node_name": node_name(flow, t["node"], t["node_name"], locale), "title": t["title"], "kind": t["kind"], "status": t["status"],
             "assignee": {"id": t["assignee_id"], "name": names.get(t["assignee_id"])} if t["assignee_id"] else None,
             "created_at": _iso(t["created_at"]), "remind_at": _iso(t["remind_at"]), "due_at": _iso(t["due_at"]),
             "acted_at": _iso(t["acted_at"]),
@@ -83,7 +98,10 @@ def task_json(t: Mapping[str, Any], names: Mapping[int, str]) -> dict[str, Any]:
             "reason": t["reason"]}
 
 
-def instance_view(conn: Connection, platform: Any, service: Any, instance_id: int, who: Principal) -> dict[str, Any]:
+def instance_view(conn: Connection, platform: Any, service: Any, instance_id: int, who: Principal,
+                  locale: str | None = None) -> dict[str, Any]:
+    """An instance with its tasks, history and diagram; names in ``locale`` (default: the user's language)."""
+    lang = reader_locale(who, locale)
     inst = instance_row(conn, platform, instance_id, who)
     pinned = service.pinned(inst["app"], inst["app_version"], inst["flow"], inst["flow_hash"])
     flow = pinned.flow
@@ -100,7 +118,7 @@ def instance_view(conn: Connection, platform: Any, service: Any, instance_id: in
     left = {v["node"] for v in visits if v.get("left_at")}
     entered = {v["node"] for v in visits}
     position = set(inst["position"] or [])
-    picture = diagram(flow)
+    picture = diagram(flow, lang)
     for shape in picture["shapes"]:
         node = shape["node"]
         shape["state"] = "active" if node in position else "done" if node in left else (
@@ -113,9 +131,10 @@ def instance_view(conn: Connection, platform: Any, service: Any, instance_id: in
     active = []
     for a in state.get("active", []):
         since = datetime.fromisoformat(a["entered_at"])
-        active.append({"node": a["node"], "name": flow.node(a["node"]).label, "entered_at": a["entered_at"],
+        active.append({"node": a["node"], "name": flow.node(a["node"]).label_in(lang), "entered_at": a["entered_at"],
                        "waiting_s": round((now - since).total_seconds(), 3)})
-    entries = [{"id": h["id"], "kind": h["kind"], "node": h["node"], "node_name": h["node_name"],
+    entries = [{"id": h["id"], "kind": h["kind"], "node": h["node"],
+                "node_name": node_name(flow, h["node"], h["node_name"], lang),
                 "visit": h["visit"], "task": h["task_key"],
                 "user": {"id": h["user_id"], "name": names.get(h["user_id"])} if h["user_id"] else None,
                 "actor": h["actor"], "action": h["action"], "entered_at": _iso(h["entered_at"]),
@@ -123,22 +142,25 @@ def instance_view(conn: Connection, platform: Any, service: Any, instance_id: in
                 "detail": h["detail"], "at": _iso(h["at"])} for h in hist]
     file_names(conn, entries)
     return {
-        "id": inst["id"], "app": inst["app"], "flow": inst["flow"], "flow_label": flow.label or flow.key,
+        "id": inst["id"], "app": inst["app"], "flow": inst["flow"], "flow_label": flow.label_in(lang),
         "form": inst["form"], "record_id": inst["record_id"], "title": inst["title"], "status": inst["status"],
         "outcome": inst["outcome"], "error": inst["error"], "row_version": inst["row_version"],
         "app_version": inst["app_version"], "flow_hash": inst["flow_hash"],
         "initiator": {"id": inst["initiator_id"], "name": names.get(inst["initiator_id"])},
         "started_at": _iso(inst["started_at"]), "finished_at": _iso(inst["finished_at"]),
         "position": active,
-        "tasks": [task_json(t, names) for t in task_rows if t["kind"] != CC],
-        "cc": [task_json(t, names) for t in task_rows if t["kind"] == CC],
+        "tasks": [task_json(t, names, flow, lang) for t in task_rows if t["kind"] != CC],
+        "cc": [task_json(t, names, flow, lang) for t in task_rows if t["kind"] == CC],
         "history": entries,
         "diagram": picture,
     }
 
 
-def task_view(conn: Connection, platform: Any, service: Any, task_id: int, who: Principal) -> dict[str, Any]:
-    """A task for its assignee (or an admin): the record with the node's field rights applied, and what may be done."""
+def task_view(conn: Connection, platform: Any, service: Any, task_id: int, who: Principal,
+              locale: str | None = None) -> dict[str, Any]:
+    """A task for its assignee (or an admin): the record with the node's field rights applied, and what may be done;
+    names in ``locale`` (default: the user's language)."""
+    lang = reader_locale(who, locale)
     t = conn.execute(select(tasks).where(tasks.c.id == task_id)).mappings().first()
     if t is None or t["kind"] == CC or not (who.is_admin or t["assignee_id"] == who.id or t["acted_by"] == who.id):
         raise NotFound(f"no task {task_id}")
@@ -165,10 +187,10 @@ def task_view(conn: Connection, platform: Any, service: Any, task_id: int, who: 
             actions.insert(2, "return")
         if t["kind"] == "fill":
             actions[0] = "submit"
-    return {"task": task_json(t, names), "instance": {"id": inst["id"], "status": inst["status"],
+    return {"task": task_json(t, names, pinned.flow, lang), "instance": {"id": inst["id"], "status": inst["status"],
                                                        "outcome": inst["outcome"], "row_version": inst["row_version"],
                                                        "flow": inst["flow"], "title": inst["title"]},
-            "node": {"id": node.id, "name": node.label, "type": node.type, "mode": node.mode,
+            "node": {"id": node.id, "name": node.label_in(lang), "type": node.type, "mode": node.mode,
                      "require_reason": sorted(node.require_reason), "returnable_to": list(node.returnable_to)},
             "record": jsonable(record), "fields": rights, "actions": actions}
 
@@ -210,7 +232,9 @@ def inbox_query(box: str, who: Principal, filters: Mapping[str, Any]) -> tuple[A
 
 
 def inbox(conn: Connection, who: Principal, box: str, filters: Mapping[str, Any], *, after: str | None = None,
-          size: int = 50) -> dict[str, Any]:
+          size: int = 50, service: Any = None, locale: str | None = None) -> dict[str, Any]:
+    """One page of an inbox; with the flow ``service``, node names are read from each instance's pinned definition
+    in ``locale`` (default: the user's language), else they are the names stored with the tasks."""
     if not 1 <= size <= MAX_PAGE:
         raise BadRequest(f"size is 1..{MAX_PAGE}", details=[{"field": "size", "message": f"1..{MAX_PAGE}"}])
     table, when, ident, cond = inbox_query(box, who, filters)
@@ -222,7 +246,9 @@ def inbox(conn: Connection, who: Principal, box: str, filters: Mapping[str, Any]
     page = rows[:size]
     if table is tasks:
         names = user_names(conn, {p for r in page for p in (r["assignee_id"], r["acted_by"]) if p})
-        items = [task_json(r, names) for r in page]
+        flows = pinned_flows(conn, service, {r["instance_id"] for r in page}) if service is not None else {}
+        lang = reader_locale(who, locale)
+        items = [task_json(r, names, flows.get(r["instance_id"]), lang) for r in page]
     else:
         names = user_names(conn, {r["initiator_id"] for r in page if r["initiator_id"]})
         items = [{"id": r["id"], "app": r["app"], "flow": r["flow"], "form": r["form"], "record_id": r["record_id"],
@@ -232,6 +258,20 @@ def inbox(conn: Connection, who: Principal, box: str, filters: Mapping[str, Any]
     last = page[-1] if page else None
     next_cursor = _cursor(last[when.key], last["id"]) if last is not None and len(rows) > size else None
     return {"box": box, "items": items, "next": next_cursor, "size": size}
+
+
+def pinned_flows(conn: Connection, service: Any, instance_ids: set[int]) -> dict[int, Any]:
+    """instance id → the flow definition it runs under (one query; definitions are cached by the service)."""
+    if not instance_ids:
+        return {}
+    out = {}
+    for r in conn.execute(select(instances.c.id, instances.c.app, instances.c.app_version, instances.c.flow,
+                                 instances.c.flow_hash).where(instances.c.id.in_(instance_ids))):
+        try:
+            out[r.id] = service.pinned(r.app, r.app_version, r.flow, r.flow_hash).flow
+        except LoomworkError:  # a definition no longer there: the stored names are shown
+            continue
+    return out
 
 
 def counts(conn: Connection, who: Principal, filters: Mapping[str, Any]) -> dict[str, int]:

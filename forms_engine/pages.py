@@ -273,6 +273,10 @@ def build_router() -> APIRouter:
             flows = platform.services.get("flows")
             startable = flows.startable(conn, live, spec.key, record_id, who) if (
                 can_edit and flows is not None and hasattr(flows, "startable")) else []
+            for item in startable:  # the flow's label in the reader's language, when the definition has one
+                label_in = getattr(live.spec.of_kind("flow").get(item.get("key")), "label_in", None)
+                if label_in is not None:
+                    item["label"] = label_in(lang)
         if page and page.sections:
             sections = [{"label": text_of(s.label, lang), "columns": s.columns,
                          "fields": [_field_or_system(spec, k) for k in s.fields]} for s in page.sections]

@@ -127,7 +127,9 @@ def dataset(name: str, flow: Any) -> FlowDataset:
     if tasks:
         fields += [DataField("user", "user", _text("处理人", "Person")),
                    DataField("actor", "text", _text("操作人", "Actor"))]
-    label = Text.of(flow.label or flow.key)
+    label = getattr(flow, "label_text", None)  # every language of the flow's label
+    if label is None or not label.values:
+        label = Text.of(flow.label or flow.key)
     return FlowDataset(name, flow.key, flow.form, tasks, DataForm(name, label, tuple(fields)))
 
 

@@ -261,10 +261,13 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
   function field(label, input, testid) { return h("label", { "data-testid": testid }, h("span.prop-name", {}, label), input); }
   // a labelled block of several controls (a <div>: a <label> would send clicks on its text to the first control)
   function block(label, content, testid) { return h("div.prop-block", { "data-testid": testid }, h("span.prop-name", {}, label), content); }
-  function textInput(obj, prop, { testid, after, list } = {}) {
-    const el = h("input", { value: obj[prop] ?? "", "data-testid": testid || `prop-${prop}`, list });
+  // translatable: a text or {zh-CN: …, en: …}, edited as the form editor edits labels (its zh-CN text; the others kept)
+  function textInput(obj, prop, { testid, after, list, translatable } = {}) {
+    const el = h("input", { value: translatable ? text(obj[prop]) : obj[prop] ?? "", "data-testid": testid || `prop-${prop}`, list });
     el.addEventListener("input", () => {
-      if (el.value === "") delete obj[prop]; else obj[prop] = el.value;
+      const was = obj[prop];
+      if (el.value === "") delete obj[prop];
+      else obj[prop] = translatable && was && typeof was === "object" ? { ...was, "zh-CN": el.value } : el.value;
       after?.(); changed();
     });
     return el;
@@ -417,7 +420,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
     if (!selection) {
       panel.replaceChildren(h("h3", {}, "Flow"),
         field("key", textInput(flow, "key")), field("form", textInput(flow, "form")),
-        field("label", textInput(flow, "label")),
+        field("label", textInput(flow, "label", { translatable: true })),
         field("description", textInput(flow, "description")),
         field("starts", h("select", { "data-testid": "prop-start_on", onchange: (ev) => {
           if (ev.target.value === "manual") delete flow.start_on; else flow.start_on = ev.target.value; changed(); } },
@@ -439,7 +442,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
         if (positions[n.id]) { positions[v] = positions[n.id]; delete positions[n.id]; savePositions(); }
         n.id = v; rebuild(); select({ node: n }); changed();
       });
-      rows.push(field("id", idInput), field("name", textInput(n, "name", { after: () => renderNodeLabel(n) })));
+      rows.push(field("id", idInput), field("name", textInput(n, "name", { translatable: true, after: () => renderNodeLabel(n) })));
       if (n.type === "approval") {
         rows.push(field("mode", h("select", { "data-testid": "prop-mode", onchange: (ev) => { n.mode = ev.target.value; if (n.mode !== "quorum") delete n.quorum; changed(); renderPanel(); } },
           MODES.map((m) => h("option", { value: m, selected: (n.mode || "single") === m }, m)))));

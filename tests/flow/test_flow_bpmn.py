@@ -112,6 +112,18 @@ def test_sla_becomes_boundary_timers() -> None:
     assert timers["lead_review__remind"].get("cancelActivity") == "false"
 
 
+def test_translated_names_export_in_the_apps_language_and_come_back_whole() -> None:
+    flow = load("valid/leave_request")
+    process = ET.fromstring(to_bpmn(flow)).find("bpmn:process", NS)
+    assert process is not None and process.get("name") == "请假审批"
+    lead = process.find("bpmn:userTask[@id='lead']", NS)
+    assert lead is not None and lead.get("name") == "主管审批"  # what other tools show
+    data = from_bpmn(to_bpmn(flow))
+    assert data["label"] == {"zh-CN": "请假审批", "en": "Leave request"}
+    assert next(n for n in data["nodes"] if n["id"] == "lead")["name"] == {"zh-CN": "主管审批", "en": "Lead's approval"}
+    assert next(n for n in data["nodes"] if n["id"] == "start")["name"] == "提交"
+
+
 @pytest.mark.parametrize("name", VALID)
 def test_round_trip(name: str) -> None:
     flow = load(f"valid/{name}")

@@ -15,6 +15,7 @@ from engine.errors import DefinitionErrors
 from flow_engine import parse_duration
 from flow_engine.checks import complementary
 from flow_engine.conditions import simple_compiler
+from flow_engine.dump import to_definition
 from flow_engine.spec import QuorumSpec, format_duration
 
 VALID = sorted(p.stem for p in (DATA / "valid").glob("*.yaml"))
@@ -43,7 +44,7 @@ def test_valid_fixture_matches_json_schema(name: str) -> None:
     jsonschema.Draft202012Validator(SCHEMA).validate(yaml.safe_load((DATA / "valid" / f"{name}.yaml").read_text()))
 
 
-@pytest.mark.parametrize("name", ["unknown_names", "bad_settings", "not_a_flow"])
+@pytest.mark.parametrize("name", ["unknown_names", "bad_settings", "not_a_flow", "bad_names"])
 def test_json_schema_refuses_invalid_shapes(name: str) -> None:
     data = yaml.safe_load((DATA / "invalid" / f"{name}.yaml").read_text())
     assert list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data))
@@ -67,6 +68,21 @@ def test_loaded_spec_carries_the_definition() -> None:
     assert flow.node("director_review").quorum == QuorumSpec(percent=60.0)
     assert [e.target for e in flow.out("start")] == ["finance_review", "lead_review"]
     assert flow.node("finance_review").reject_policy == "after_all"
+
+
+def test_labels_and_names_are_translatable_like_form_labels() -> None:
+    flow = load("valid/leave_request")
+    assert (flow.label, flow.label_in("en"), flow.label_in("zh-CN")) == ("请假审批", "Leave request", "请假审批")
+    lead = flow.node("lead")
+    assert (lead.name, lead.label_in("en"), lead.label_in("zh-CN")) == ("主管审批", "Lead's approval", "主管审批")
+    assert flow.node("start").label_in("en") == "提交"  # one text is the same in every language
+    assert flow.node("granted").name == "Granted"  # only in English: shown in English everywhere
+    assert flow.node("hr").label_in("en") == "hr"  # no name: the id
+    # the stored name (tasks, history) is the text in the app's language
+    english = load("valid/leave_request", locale="en")
+    assert (english.label, english.node("lead").name) == ("Leave request", "Lead's approval")
+    assert to_definition(flow)["label"] == {"zh-CN": "请假审批", "en": "Leave request"}
+    assert to_definition(flow)["nodes"][0]["name"] == "提交"
 
 
 def test_joins_are_matched_to_their_split() -> None:

@@ -57,6 +57,17 @@ def test_unknown_roles_fields_tables_and_forms_point_at_file_and_line(tmp_path: 
     assert "flows/orphan.yaml:2:7: form: unknown form 'purchase_requst' (did you mean 'purchase_request'?)" in texts
 
 
+def test_a_badly_shaped_name_points_at_file_line_and_field(tmp_path: Path) -> None:
+    text = (APPS / "purchasing" / "flows" / "purchase_approval.yaml").read_text()
+    text = text.replace("name: {zh-CN: 采购复核, en: Buyer check}", "name: {zh-CN: 采购复核, english: Buyer check}")
+    folder = app_copy(tmp_path, {"purchase_approval": text})
+    with pytest.raises(DefinitionErrors) as caught:
+        load(folder)
+    [error] = caught.value.errors
+    assert (error.file, error.line, error.path) == ("flows/purchase_approval.yaml", 20, "nodes[2].name")
+    assert "english" in error.message
+
+
 def test_loomwork_check_validates_flows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(APPS / "purchasing")]) == 0
     folder = app_copy(tmp_path, {"bad": BAD})
@@ -86,6 +97,7 @@ def test_bpmn_and_flow_list_endpoints(api) -> None:  # type: ignore[no-untyped-d
     assert b"multiInstanceLoopCharacteristics" in response.content
     flows = api.as_("alice").get("/api/apps/purchasing/flows").json()["flows"]
     assert [f["key"] for f in flows] == ["purchase_approval"]
+    assert flows[0]["label"] == "采购审批" and flows[0]["nodes"][2]["name"] == "采购复核"  # alice reads zh-CN
     assert api.as_("alice").get("/api/apps/purchasing/flows/nope/bpmn").status_code == 404
 
 
@@ -99,6 +111,7 @@ def test_simulate_shows_path_and_people_and_saves_nothing(api) -> None:  # type:
     assert big["outcome"] == "approved" and big["error"] is None
     small = api.as_("alice").post(url, json={"values": {"amount": "20", "urgent": True}}).json()
     assert [p["node"] for p in small["path"]] == ["start", "buyer_check", "cc_buyers", "approved"]
+    assert small["path"][1]["name"] == "采购复核"  # in alice's language
     bad = api.as_("alice").post(url, json={"values": {"amount": "lots", "colour": "red"}})
     assert bad.status_code == 422 and {d["field"] for d in bad.json()["error"]["details"]} == {"amount", "colour"}
     assert api.as_("alice").get("/api/flows/inbox").json()["counts"]["initiated"] == 0

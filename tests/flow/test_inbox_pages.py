@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from engine.tables import users
+from flow_engine.tables import tasks
 
 from engine.web.app import create_app
 from platform_kit import act, record, start, task_of
@@ -49,6 +53,31 @@ def test_task_page_applies_field_rights_and_shows_diagram_and_history(api, platf
     assert 'data-action="approve"' in page and 'data-action="return"' in page
     assert "data-history" in page and "华东主管" in page  # who approved the lead review
     assert signed_in(platform, "bob").get(f"/flows/tasks/{tid}").status_code == 404  # not his task
+
+
+def test_node_and_flow_names_show_in_the_readers_language(api, platform) -> None:  # type: ignore[no-untyped-def]
+    iid = start(api, record(api))
+    act(api, "east_lead", iid)
+    tid = task_of(api, "carol", iid)
+    carol = signed_in(platform, "carol")  # her own setting: zh-CN
+    chinese = carol.get(f"/flows/tasks/{tid}").text
+    assert "<title>采购复核" in chinese and "采购审批 ·" in chinese and ">主管审批</td>" in chinese  # title, history
+    assert "Buyer check" not in chinese and "Lead review" not in chinese
+    carol.cookies.set("lw_lang", "en")  # the language switch: the same task in English
+    english = carol.get(f"/flows/tasks/{tid}").text
+    assert "<title>Buyer check" in english and "Purchase approval ·" in english and ">Lead review</td>" in english
+    assert "采购复核" not in english and "主管审批" not in english
+    assert re.search(r"<td>Buyer check</td>", carol.get("/inbox").text)  # the inbox too
+    assert "Buyer check" in carol.get(f"/flows/instances/{iid}").text  # the diagram
+    # the API answers in the user's own language; the task row keeps the app's language (reports read it)
+    assert api.as_("carol").get(f"/api/flows/tasks/{tid}").json()["node"]["name"] == "采购复核"
+    with platform.db.begin() as conn:
+        conn.execute(update(users).where(users.c.username == "carol").values(locale="en"))
+    answer = api.as_("carol").get(f"/api/flows/tasks/{tid}").json()
+    assert (answer["node"]["name"], answer["task"]["node_name"]) == ("Buyer check", "Buyer check")
+    assert [t["node_name"] for t in api.as_("carol").get("/api/flows/inbox/todo").json()["items"]] == ["Buyer check"]
+    with platform.db.connect() as conn:
+        assert conn.execute(select(tasks.c.node_name).where(tasks.c.id == tid)).scalar_one() == "采购复核"
 
 
 def test_instance_and_notification_pages(api, platform) -> None:  # type: ignore[no-untyped-def]
