@@ -2,7 +2,8 @@
 
 The runtime names people by username (stable, readable in definitions: ``{users: [alice]}``) and departments by
 key; tasks, history and inboxes store user ids. ``DbDirectory`` answers the runtime's ``Directory`` questions with
-small indexed queries and remembers answers for the length of one step (one transaction).
+small indexed queries and remembers answers for the length of one step (one transaction). The language of each
+user it reads (``locale``) comes with the same rows, for notifications written in each recipient's language.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ _AWAY = (select(delegations.c.delegate_id)
          .where(delegations.c.user_id == users.c.id, delegations.c.starts_at <= bindparam("b_now"),
                 delegations.c.ends_at > bindparam("b_now"), delegations.c.revoked_at.is_(None))
          .order_by(delegations.c.id.desc()).limit(1).scalar_subquery().label("away_to"))
-_PERSON = (users.c.id, users.c.username, users.c.department_id, _AWAY)
+_PERSON = (users.c.id, users.c.username, users.c.department_id, users.c.locale, _AWAY)
 _ACTIVE = users.c.is_active.is_(True)
 _BY_NAME = Direct(select(*_PERSON).where(users.c.username == bindparam("b_name"), _ACTIVE))
 _BY_NAMES = select(*_PERSON).where(users.c.username.in_(bindparam("b_names", expanding=True)), _ACTIVE)
@@ -35,6 +36,7 @@ _IN_ROLE = Direct(select(*_PERSON).join(user_roles, user_roles.c.user_id == user
                   .where(user_roles.c.role_key == bindparam("b_role"), _ACTIVE).order_by(users.c.id))
 _ADMINS = Direct(select(*_PERSON).where(users.c.is_admin.is_(True), _ACTIVE).order_by(users.c.id))
 _IN_DEPARTMENT = Direct(select(*_PERSON).where(users.c.department_id == bindparam("b_dept"), _ACTIVE))
+_LOCALES = select(users.c.id, users.c.locale).where(users.c.id.in_(bindparam("b_ids", expanding=True)))
 _DEPARTMENTS = Direct(select(departments.c.id, departments.c.key, departments.c.parent_id,
                              departments.c.manager_id))
 
@@ -53,6 +55,8 @@ class DbDirectory:
         self._dept_of: dict[str, int | None] = {}
         self._roles: dict[str, list[str]] = {}
         self._depts: dict[int, Any] | None = None
+        #: user id → language (``users.locale``), for the users read in this step
+        self.locales: dict[int, str | None] = {}
 
     # -- names and ids ----------------------------------------------------------------------------------------------
     def _load_users(self, query: Any, params: dict[str, Any]) -> list[Any]:
@@ -67,6 +71,7 @@ class DbDirectory:
         self._ids[r.username] = r.id
         self._names[r.id] = r.username
         self._dept_of[r.username] = r.department_id
+        self.locales[r.id] = r.locale
         if self.now is not None:
             self.away[r.id] = r.away_to
 
@@ -95,6 +100,16 @@ class DbDirectory:
             for name, found in self.user_ids(missing).items():
                 self._known[name] = found
         return {u: self._known[u] for u in usernames if u in self._known}
+
+    def locales_of(self, ids: Iterable[int]) -> dict[int, str | None]:
+        """The language of each user id: those read in this step as they were read, the others in one query."""
+        ids = list(dict.fromkeys(ids))
+        wanted = [i for i in ids if i not in self.locales]
+        if wanted:
+            for i in wanted:
+                self.locales[i] = None
+            self.locales.update({r.id: r.locale for r in self.conn.execute(_LOCALES, {"b_ids": wanted})})
+        return {i: self.locales[i] for i in ids}
 
     def username(self, user_id: int) -> str | None:
         if user_id not in self._names:

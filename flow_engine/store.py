@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, up
 from engine.audit import jsonable as _jsonable
 from engine.direct import Direct, DirectInsertReturning
 from engine.errors import PreconditionFailed
+from engine.i18n import add_messages, message
 
 from .directory import DbDirectory
 from .runtime import timers as state_timers
@@ -79,6 +80,21 @@ _TASK_INSTANCE = (select(instances, *_TASK_COLUMNS_JOINED).select_from(tasks.joi
                   instances.c.id == tasks.c.instance_id)).where(tasks.c.id == bindparam("b_task")))
 _TASK_INSTANCE_LOCKED = Direct(_TASK_INSTANCE.with_for_update(of=instances))
 _TASK_INSTANCE = Direct(_TASK_INSTANCE)
+#: the words of flow notifications, in each recipient's language (``{node}`` and ``{flow}`` in it too)
+add_messages({
+    "flow_note_task": {"zh-CN": "{flow} · {node}：{subject}", "en": "{flow} · {node}: {subject}"},
+    "flow_note_cc": {"zh-CN": "{flow}（抄送）：{subject}", "en": "{flow} (cc): {subject}"},
+    "flow_note_reminder": {"zh-CN": "催办 · {node}：{subject}", "en": "Reminder · {node}: {subject}"},
+    "flow_note_escalation": {"zh-CN": "已超时 · {node}：{subject}", "en": "Past its time limit · {node}: {subject}"},
+    "flow_note_returned": {"zh-CN": "退回给您 · {node}：{subject}", "en": "Returned to you · {node}: {subject}"},
+    "flow_note_finished": {"zh-CN": "{flow} {outcome}：{subject}", "en": "{flow} {outcome}: {subject}"},
+    "flow_note_other": {"zh-CN": "{flow}：{subject}", "en": "{flow}: {subject}"},
+    "flow_outcome_approved": {"zh-CN": "已通过", "en": "approved"},
+    "flow_outcome_rejected": {"zh-CN": "已驳回", "en": "rejected"},
+    "flow_outcome_withdrawn": {"zh-CN": "已撤回", "en": "withdrawn"},
+    "flow_outcome_finished": {"zh-CN": "已结束", "en": "finished"},
+})
+_NOTE_KINDS = frozenset(("cc", "reminder", "escalation", "returned", "finished"))
 #: the key under which the instance's state JSON keeps its tasks' row ids (task key → lw_flow_tasks.id)
 ROWS = "rows"
 
@@ -213,7 +229,7 @@ def persist_step(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old: 
         raise PreconditionFailed(f"flow instance {instance_id} was changed meanwhile; reload and try again")
     _sync_timers(conn, instance_id, old, new)
     _write_history(conn, row, flow, old, new, effects, ids, info, now)
-    _notify(conn, row, flow, new, effects, ids, info, now, notifier)
+    _notify(conn, row, flow, new, effects, ids, info, now, notifier, directory)
     open_tasks: list[dict[str, Any]] | None = None
     if all(t.id in rows for t in open_now):
         open_tasks = sorted(({"id": rows[t.id], "node": t.node, "assignee_id": ids.get(t.assignee)}
@@ -305,8 +321,19 @@ def _write_history(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, old
         _INSERT_HISTORY.many(conn, rows)
 
 
+def _title(flow: FlowSpec, words: tuple[str, str | None, str | None], subject: str, locale: str) -> str:
+    """A notification's title in ``locale``: ``words`` is (message kind, node id, outcome)."""
+    kind, node, outcome = words
+    name = flow.by_id[node].label_in(locale) if node in flow.by_id else (node or "")
+    said = message(f"flow_outcome_{outcome or 'finished'}", locale)
+    return message(f"flow_note_{kind}", locale, flow=flow.label_in(locale), node=name, subject=subject,
+                   outcome=outcome if said.startswith("flow_outcome_") else said)
+
+
 def _notify(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, new: InstanceState, effects: Sequence[Effect],
-            ids: Mapping[str, int], info: StepInfo, now: datetime, notifier: Any) -> None:
+            ids: Mapping[str, int], info: StepInfo, now: datetime, notifier: Any,
+            directory: DbDirectory | None = None) -> None:
+    """Tasks' and notify effects' notifications, each titled in its recipient's language, and cc copies."""
     messages: list[dict[str, Any]] = []
     cc_rows: list[dict[str, Any]] = []
     subject = info.title or f"{info.form} #{info.record_id}"
@@ -314,9 +341,8 @@ def _notify(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, new: Insta
         if isinstance(e, TaskCreated) and e.task.status == OPEN and e.task.kind != "subflow":
             user = ids.get(e.task.assignee)
             if user:
-                node = flow.node(e.task.node).label
                 what = "resubmit" if e.task.kind == "resubmit" else "task"
-                messages.append({"user_id": user, "kind": what, "title": f"{info.flow_label} · {node}: {subject}",
+                messages.append({"user_id": user, "kind": what, "title": ("task", e.task.node, None),
                                  "link": info.link})
         elif isinstance(e, Notify):
             node = flow.node(e.node).label if e.node in flow.by_id else None
@@ -324,12 +350,7 @@ def _notify(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, new: Insta
                 user = ids.get(name)
                 if not user:
                     continue
-                title = {"cc": f"{info.flow_label} (cc): {subject}",
-                         "reminder": f"Reminder · {node}: {subject}",
-                         "escalation": f"Past its time limit · {node}: {subject}",
-                         "returned": f"Returned to you · {node}: {subject}",
-                         "finished": f"{info.flow_label} {new.outcome or 'finished'}: {subject}"}.get(
-                    e.kind, f"{info.flow_label}: {subject}")
+                title = (e.kind if e.kind in _NOTE_KINDS else "other", e.node, new.outcome)
                 messages.append({"user_id": user, "kind": e.kind, "title": title, "link": info.link})
                 if e.kind == "cc":
                     index = next((i for i, n in enumerate(flow.nodes) if n.id == e.node), 0)
@@ -345,6 +366,10 @@ def _notify(conn: Connection, row: Mapping[str, Any], flow: FlowSpec, new: Insta
         if cc_rows:
             conn.execute(insert(tasks), cc_rows)
     if messages and notifier is not None:
+        # titles in each recipient's language (read with the step's people, the rest in one query)
+        locales = directory.locales_of(m["user_id"] for m in messages) if directory is not None else {}
+        for m in messages:
+            m["title"] = _title(flow, m["title"], subject, locales.get(m["user_id"]) or flow.locale)
         notifier.send_many(conn, [m | {"app": row["app"], "created_at": now} for m in messages])
 
 

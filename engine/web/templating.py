@@ -29,7 +29,7 @@ from markupsafe import Markup
 
 from ..appspec import MenuItem
 from ..errors import LoomworkError, Unauthorized
-from ..i18n import DEFAULT_LOCALE, LOCALES, Text
+from ..i18n import DEFAULT_LOCALE, LOCALES, MESSAGES, Text, add_messages, message  # noqa: F401 (re-exported)
 from ..permissions import Principal
 from .auth import SESSION_COOKIE, csrf_token, optional_user, platform_of
 
@@ -40,17 +40,8 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 # -- texts of the portal itself ---------------------------------------------------------------------------------
 
-#: UI strings: key → {locale: text}. Engines add theirs with ``add_messages`` at import or start-up.
-MESSAGES: dict[str, dict[str, str]] = {}
-
-
-def add_messages(table: Mapping[str, Mapping[str, str]]) -> None:
-    """Add UI strings (``{"inbox": {"zh-CN": "待办", "en": "Inbox"}}``); a key given twice must agree."""
-    for key, texts in table.items():
-        if key in MESSAGES and MESSAGES[key] != dict(texts):
-            raise RuntimeError(f"UI message {key!r} defined twice with different texts")
-        MESSAGES[key] = dict(texts)
-
+# the catalog (``MESSAGES``, ``add_messages``, ``message``) lives in ``engine.i18n``, so texts built outside a
+# request (notifications, mails) use the same one; engines add their UI strings with ``add_messages``
 
 add_messages({
     "app_name": {"zh-CN": "Loomwork", "en": "Loomwork"},
@@ -71,14 +62,6 @@ add_messages({
     "forbidden": {"zh-CN": "您没有权限访问此页面", "en": "You may not open this page"},
     "back_home": {"zh-CN": "返回首页", "en": "Back to the home page"},
 })
-
-
-def message(key: str, locale: str, **values: Any) -> str:
-    texts = MESSAGES.get(key)
-    if texts is None:
-        return key
-    text = texts.get(locale) or texts.get(locale.split("-")[0]) or texts.get(DEFAULT_LOCALE) or key
-    return text.format(**values) if values else text
 
 
 def t(request: Request, key: str, **values: Any) -> str:

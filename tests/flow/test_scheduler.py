@@ -6,10 +6,11 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine.cli import main
 from engine.scheduler import Scheduler, run_jobs
+from engine.tables import users
 from flow_engine.tables import history, timers
 from platform_kit import act, instance, record, start, todo
 
@@ -41,6 +42,24 @@ def test_reminder_then_escalation_in_business_time(api, platform, clock) -> None
     actions = [h["action"] for h in instance(api, iid)["history"] if h["kind"] == "action"]
     assert actions[-2:] == ["remind", "escalate"]
     assert todo(api, "east_lead")  # notify_manager leaves the task where it is
+
+
+def test_each_recipient_reads_the_same_reminder_in_their_own_language(api, platform, clock) -> None:  # type: ignore[no-untyped-def]
+    with platform.db.begin() as conn:
+        conn.execute(update(users).where(users.c.username == "fin_wang").values(locale="en"))
+    iid = start(api, record(api, title="laptops"))
+    act(api, "east_lead", iid)
+    act(api, "carol", iid)  # the buyers' check: on to the finance countersign (boss and fin_wang)
+
+    def titles(user: str, kind: str) -> list[str]:
+        return [n["title"] for n in api.as_(user).get("/api/notifications").json()["items"] if n["kind"] == kind]
+
+    assert titles("boss", "task") == ["采购审批 · 财务会签：laptops"]
+    assert titles("fin_wang", "task") == ["Purchase approval · Finance countersign: laptops"]
+    clock.advance(hours=8, minutes=1)  # remind after 8 hours: both tasks' reminders at once
+    assert _fired(platform) == 2
+    assert titles("boss", "reminder") == ["催办 · 财务会签：laptops"]
+    assert titles("fin_wang", "reminder") == ["Reminder · Finance countersign: laptops"]
 
 
 def test_auto_approve_after_the_time_limit(api, platform, clock) -> None:  # type: ignore[no-untyped-def]
