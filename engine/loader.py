@@ -64,6 +64,7 @@ class _Context:
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     raw: dict[str, dict[str, Document]] = field(default_factory=dict)
     roles: frozenset[str] = frozenset()
+    departments: frozenset[str] = frozenset()
     services: dict[str, Any] = field(default_factory=dict)
     settings: AppSettings = field(default_factory=AppSettings)
 
@@ -102,7 +103,8 @@ def load_app(files: Mapping[str, str], kinds: KindRegistry, *, pre_errors: list[
             org = _org_spec(org_doc, problems)
 
     ctx = _Context(problems=problems, app_key=str(app_data.get("key", "")), roles=org.role_keys,
-                   services=dict(services or {}), settings=settings)
+                   departments=frozenset(d.key for d in org.departments), services=dict(services or {}),
+                   settings=settings)
     folders = kinds.folders()
     by_kind: dict[str, list[Document]] = {k.name: [] for k in kinds.ordered()}
     for name, doc in docs.items():

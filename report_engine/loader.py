@@ -406,8 +406,28 @@ class _DashboardBuilder(_Builder):
         self.check_clicks(data["widgets"], widgets, reports, tuple(filters))
         if self.failed:
             return None
+        home = data.get("home", False)
+        roles, departments = self.home_people(home) if isinstance(home, dict) else ((), ())
+        if self.failed:
+            return None
         return DashboardSpec(data["key"], Text.of(data.get("label"), fallback=data["key"]), tuple(widgets),
-                             tuple(filters), data.get("refresh"), self.doc.file, bool(data.get("home", False)))
+                             tuple(filters), data.get("refresh"), self.doc.file, bool(home), roles, departments)
+
+    def home_people(self, home: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``home: {roles: [...], departments: [...]}``: keys of the app's org (``org.yaml``)."""
+        out = []
+        for name in ("roles", "departments"):
+            known = getattr(self.ctx, name, None)  # (a designer's draft is built without the org: not checked)
+            known = known | {"admin"} if known is not None and name == "roles" else known
+            keys = tuple(home.get(name) or ())
+            for i, key in enumerate(keys):
+                if known is not None and key not in known:
+                    what = name[:-1] if name == "roles" else "department"
+                    self.error(("home", name, i), f"unknown {what} '{key}'",
+                               suggest(key, known) or (f"one of: {', '.join(sorted(known))}" if known
+                                                       else f"define {name} in org.yaml"))
+            out.append(keys)
+        return out[0], out[1]
 
     def check_clicks(self, raws: list[Any], widgets: list[Widget], reports: Mapping[str, ReportSpec],
                      filters: tuple[DashboardFilter, ...]) -> None:

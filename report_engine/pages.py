@@ -306,8 +306,27 @@ def _json_param_quiet(request: Request, name: str) -> Any:
 
 # -- home panel -----------------------------------------------------------------------------------------------------
 
+def _departments_of(platform: Any, who: Principal) -> frozenset[str]:
+    """The keys of the user's department and of every department above it (one query)."""
+    from sqlalchemy import select
+
+    from engine.tables import departments
+
+    if who.department_id is None:
+        return frozenset()
+    with platform.db.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(departments.c.id, departments.c.key, departments.c.parent_id))}
+    out: set[str] = set()
+    current = rows.get(who.department_id)
+    while current is not None and current.key not in out:
+        out.add(current.key)
+        current = rows.get(current.parent_id)
+    return frozenset(out)
+
+
 def home_panel(request: Request, platform: Any, who: Principal) -> Any:
-    """The number cards of the first dashboard marked ``home: true`` whose cards the user may read."""
+    """The number cards of the first home dashboard meant for the user (``home: true``, or ``home: {roles,
+    departments}`` matching them) whose cards they may read."""
     from engine.web.portal import Panel
 
     service = platform.services.get("reports")
@@ -315,11 +334,14 @@ def home_panel(request: Request, platform: Any, who: Principal) -> Any:
         return None
     me = reader(request, who)
     lang = me.locale
+    mine: frozenset[str] | None = None  # the user's departments, read when a dashboard asks
     for app_key in sorted(platform.apps):
         live = platform.apps[app_key]
         reports = live.spec.of_kind("report")
         for board in live.spec.of_kind("dashboard").values():
-            if not board.home:
+            if board.home_departments and mine is None:
+                mine = _departments_of(platform, who)
+            if not board.home_of(who.roles, mine or frozenset()):
                 continue
             cards = []
             for w in board.widgets:

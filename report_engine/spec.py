@@ -198,6 +198,19 @@ class DashboardSpec:
     refresh: int | None = None
     file: str = ""
     home: bool = False  # its number cards are the KPIs on the portal's home page
+    #: whose home page: people with one of these roles or in one of these departments (or under one); both empty
+    #: with ``home``: everyone's
+    home_roles: tuple[str, ...] = ()
+    home_departments: tuple[str, ...] = ()
+
+    def home_of(self, roles: frozenset[str], departments: frozenset[str]) -> bool:
+        """Whether this is a home dashboard for someone with ``roles`` in ``departments`` (their own department
+        and the ones above it, by key)."""
+        if not self.home:
+            return False
+        if not self.home_roles and not self.home_departments:
+            return True
+        return bool(roles & set(self.home_roles)) or bool(departments & set(self.home_departments))
 
     def filter(self, key: str) -> DashboardFilter | None:
         return next((f for f in self.filters if f.key == key), None)

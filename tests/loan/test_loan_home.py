@@ -64,3 +64,20 @@ def test_an_account_managers_home_shows_my_tasks_reminders_and_kpis(loan) -> Non
     # another account manager's cards count their own (empty) book, not this one
     other = _cards(Browser(platform).login("ma_chao", PASSWORD).get("/").text)
     assert _number(other["my_outstanding"]) == 0 and _number(other["my_overdue_instalments"]) == 0
+
+
+def test_each_role_gets_its_own_home_dashboard(loan) -> None:  # type: ignore[no-untyped-def]
+    """Dashboards say whose home page they are (``home: {roles: [...]}``); the first meant for the user wins."""
+    loan_book.every_form(loan)
+    platform = loan.platform
+    boss = Browser(platform).login("zhang_wei", PASSWORD).get("/")  # the general manager: the cockpit's cards
+    assert boss.status_code == 200
+    cards = _cards(boss.text)
+    assert set(cards) == {"loan_book_kpis", "disbursed_this_month"}
+    assert "经营驾驶舱" in boss.text and 'href="/apps/loan/dashboards/management_cockpit"' in boss.text
+    assert "我的业绩" not in boss.text and "my_applications_this_month" not in boss.text
+    desk = _cards(Browser(platform).login("yang_fan", PASSWORD).get("/").text)  # an account manager: my desk
+    assert "my_outstanding" in desk and "loan_book_kpis" not in desk
+    officer = Browser(platform).login("sun_li", PASSWORD).get("/")  # a credit officer: no dashboard is theirs
+    assert officer.status_code == 200 and "我的待办" in officer.text  # the page is there, with tasks
+    assert _cards(officer.text) == {} and "data-kpis" not in officer.text

@@ -100,10 +100,27 @@ def test_shop_and_purchasing_reports_load(hooks: Hooks) -> None:
     ("kind: dashboard\nkey: d\nwidgets: [{report: sales_by_channel}]\n"
      "filters: [{key: c, field: sale.channel, default: [fax]}]\n", "'fax' is not an option of channel"),
     ("kind: board\nkey: d\nwidgets: [{report: sales_by_channel}]\n", "unknown kind 'board' in reports/"),
+    ("kind: dashboard\nkey: d\nwidgets: [{report: sales_by_channel}]\nhome: {roles: [manger]}\n",
+     "reports/bad.yaml:4:16: home.roles[0]: unknown role 'manger' (did you mean 'manager'?)"),
+    ("kind: dashboard\nkey: d\nwidgets: [{report: sales_by_channel}]\nhome: {roles: [clerk], departments: [east]}\n",
+     "reports/bad.yaml:4:38: home.departments[0]: unknown department 'east' (one of: hq, north, south)"),
+    ("kind: dashboard\nkey: d\nwidgets: [{report: sales_by_channel}]\nhome: {people: [clerk]}\n",
+     "reports/bad.yaml:4:8: home.people: unknown key 'people'"),
 ])
 def test_bad_definitions_are_located(hooks: Hooks, text: str, expected: str) -> None:
     found = problems(hooks, text)
     assert any(expected in p for p in found), found
+
+
+def test_home_says_whose_home_page_a_dashboard_is(hooks: Hooks) -> None:
+    app = load_with(hooks, SHOP, {"reports/a_desk.yaml": "kind: dashboard\nkey: a_desk\nwidgets: [{report: sales_by_channel}]\n"
+                                  "home: {roles: [clerk], departments: [north]}\n"})
+    desk = app.of_kind("dashboard")["a_desk"]  # type: ignore[attr-defined]
+    assert (desk.home, desk.home_roles, desk.home_departments) == (True, ("clerk",), ("north",))
+    assert desk.home_of(frozenset({"clerk"}), frozenset()) and desk.home_of(frozenset(), frozenset({"hq", "north"}))
+    assert not desk.home_of(frozenset({"manager"}), frozenset({"hq", "south"}))
+    everyone = [b for b in app.of_kind("dashboard").values() if b.home and not b.home_roles]  # type: ignore[attr-defined]
+    assert all(b.home_of(frozenset(), frozenset()) for b in everyone)
 
 
 def test_every_problem_of_a_file_is_reported_at_once(hooks: Hooks) -> None:
