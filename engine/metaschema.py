@@ -99,7 +99,8 @@ def _explain(doc: Document, error: ValidationError) -> list[DefinitionError]:
     if kind in ("oneOf", "anyOf") and error.context:
         branch = _meant_branch(error)
         if branch is not None:  # the one alternative the value was written as: all of its problems
-            return [item for e in error.context if e.relative_schema_path[0] == branch for item in _explain(doc, e)]
+            return [item for e in error.context if e.relative_schema_path[0] == branch
+                    for item in _explain(doc, e)]
         return _explain(doc, best_match(error.context))
     if kind == "propertyNames":
         return [doc.error(path, error.message)]
@@ -116,7 +117,8 @@ def _meant_branch(error: ValidationError) -> int | None:
         if not isinstance(branch, Mapping):
             return None
         wanted = branch.get("type")
-        if wanted is not None and not any(_is_type(value, t) for t in (wanted if isinstance(wanted, list) else [wanted])):
+        types = wanted if isinstance(wanted, list) else [wanted]
+        if wanted is not None and not any(_is_type(value, t) for t in types):
             continue
         const = ((branch.get("properties") or {}).get("type") or {}).get("const")
         if const is not None and isinstance(value, Mapping) and value.get("type") != const:

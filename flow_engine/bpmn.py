@@ -368,7 +368,8 @@ def to_bpmn(flow: FlowSpec) -> str:
                 extra["quorum"] = data["quorum"]
         if extra:
             ext = ET.SubElement(el, _q(BPMN, "extensionElements"))
-            ET.SubElement(ext, _q(LOOM, "definition")).text = json.dumps(dict(sorted(extra.items())), ensure_ascii=False)  # (texts keep their languages' order)
+            ordered = dict(sorted(extra.items()))  # keys sorted, texts in their languages' order
+            ET.SubElement(ext, _q(LOOM, "definition")).text = json.dumps(ordered, ensure_ascii=False)
         for flow_id in incoming.get(element_id, ()):
             ET.SubElement(el, _q(BPMN, "incoming")).text = flow_id
         for flow_id in outgoing.get(element_id, ()):
@@ -595,7 +596,8 @@ def diagram(flow: FlowSpec, locale: str | None = None) -> dict[str, Any]:
     for element_id, kind, node, loom, owner in elements:
         x, y, w, h = bounds[element_id]
         kind_name = node.type if node else {"rejected": "end", "resubmit": "resubmit"}.get(loom, "gateway")
-        name = (node.label_in(locale) if locale else node.label) if node else {"rejected": "rejected", "resubmit": "Resubmit"}.get(loom, "")
+        name = ((node.label_in(locale) if locale else node.label) if node
+                else {"rejected": "rejected", "resubmit": "Resubmit"}.get(loom, ""))
         shapes.append({"id": element_id, "node": owner, "element": kind, "type": kind_name, "name": name,
                        "x": x, "y": y, "width": w, "height": h})
     edges = [{"id": f["id"], "source": f["source"], "target": f["target"],

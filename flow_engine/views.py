@@ -90,7 +90,8 @@ def task_json(t: Mapping[str, Any], names: Mapping[int, str], flow: Any = None,
               locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
     """A task row as JSON; with its instance's ``flow`` definition, the node's name is in ``locale``."""
     return {"id": t["id"], "instance": t["instance_id"], "app": t["app"], "flow": t["flow"], "node": t["node"],
-            "node_name": node_name(flow, t["node"], t["node_name"], locale), "title": t["title"], "kind": t["kind"], "status": t["status"],
+            "node_name": node_name(flow, t["node"], t["node_name"], locale), "title": t["title"], "kind": t["kind"],
+            "status": t["status"],
             "assignee": {"id": t["assignee_id"], "name": names.get(t["assignee_id"])} if t["assignee_id"] else None,
             "created_at": _iso(t["created_at"]), "remind_at": _iso(t["remind_at"]), "due_at": _iso(t["due_at"]),
             "acted_at": _iso(t["acted_at"]),
@@ -131,8 +132,8 @@ def instance_view(conn: Connection, platform: Any, service: Any, instance_id: in
     active = []
     for a in state.get("active", []):
         since = datetime.fromisoformat(a["entered_at"])
-        active.append({"node": a["node"], "name": flow.node(a["node"]).label_in(lang), "entered_at": a["entered_at"],
-                       "waiting_s": round((now - since).total_seconds(), 3)})
+        active.append({"node": a["node"], "name": flow.node(a["node"]).label_in(lang),
+                       "entered_at": a["entered_at"], "waiting_s": round((now - since).total_seconds(), 3)})
     entries = [{"id": h["id"], "kind": h["kind"], "node": h["node"],
                 "node_name": node_name(flow, h["node"], h["node_name"], lang),
                 "visit": h["visit"], "task": h["task_key"],
@@ -187,9 +188,9 @@ def task_view(conn: Connection, platform: Any, service: Any, task_id: int, who: 
             actions.insert(2, "return")
         if t["kind"] == "fill":
             actions[0] = "submit"
-    return {"task": task_json(t, names, pinned.flow, lang), "instance": {"id": inst["id"], "status": inst["status"],
-                                                       "outcome": inst["outcome"], "row_version": inst["row_version"],
-                                                       "flow": inst["flow"], "title": inst["title"]},
+    return {"task": task_json(t, names, pinned.flow, lang),
+            "instance": {"id": inst["id"], "status": inst["status"], "outcome": inst["outcome"],
+                         "row_version": inst["row_version"], "flow": inst["flow"], "title": inst["title"]},
             "node": {"id": node.id, "name": node.label_in(lang), "type": node.type, "mode": node.mode,
                      "require_reason": sorted(node.require_reason), "returnable_to": list(node.returnable_to)},
             "record": jsonable(record), "fields": rights, "actions": actions}

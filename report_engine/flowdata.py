@@ -109,7 +109,7 @@ def _text(zh: str, en: str) -> Text:
 def dataset(name: str, flow: Any) -> FlowDataset:
     """The dataset ``name`` (``flow_history:<flow>`` or ``….tasks``) of a checked flow spec."""
     tasks = name.endswith(".tasks")
-    nodes = tuple(_Option(n.id, Text.of(n.name or n.id)) for n in flow.nodes)
+    nodes = tuple(_Option(n.id, _node_text(n)) for n in flow.nodes)
     fields = [
         DataField("node", "select", _text("节点", "Node"), nodes),
         DataField("node_name", "text", _text("节点名称", "Node name")),
@@ -131,6 +131,12 @@ def dataset(name: str, flow: Any) -> FlowDataset:
     if label is None or not label.values:
         label = Text.of(flow.label or flow.key)
     return FlowDataset(name, flow.key, flow.form, tasks, DataForm(name, label, tuple(fields)))
+
+
+def _node_text(node: Any) -> Text:
+    """A node's name in every language it is written in (a flow node's ``name_text``), else its name or id."""
+    text = getattr(node, "name_text", None)
+    return text if text is not None and text.values else Text.of(node.name or node.id)
 
 
 def rows(app: str, data: FlowDataset, form_table: Any) -> Any:

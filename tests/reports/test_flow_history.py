@@ -95,6 +95,16 @@ def test_time_per_node_and_per_person_from_the_flow_history(api: Any, walked: di
         assert got[node]["avg_duration_s"] == q(avg, 1)
         assert got[node]["hours"] == q(avg / 3600, 3)
     assert got["lead_review"]["node__label"] == "主管审批"  # the node's name from the flow definition
+    from sqlalchemy import update
+
+    from engine.tables import users
+
+    with api.platform.db.begin() as conn:  # a reader of English: the node's English name
+        conn.execute(update(users).where(users.c.username == "boss").values(locale="en"))
+    english = api.as_("boss").get("/api/apps/purchasing/reports/node_time/run").json()["rows"]
+    assert {r["node"]: r["node__label"] for r in english}["lead_review"] == "Lead review"
+    with api.platform.db.begin() as conn:
+        conn.execute(update(users).where(users.c.username == "boss").values(locale="zh-CN"))
     assert float(got["finance_countersign"]["avg_duration_s"]) == 3 * 3600 + 45 * 60  # entered 8h in, left 11h45
     people = api.as_("boss").get("/api/apps/purchasing/reports/person_time/run").json()["rows"]
     expected: dict[tuple[str, str], list[float]] = defaultdict(list)
