@@ -4,6 +4,9 @@ linked records that agree with each other (the generic generator's `where` and `
 date, so the dashboards have something to show."""
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import func, select
 
 from engine.demo import load_demo
@@ -18,7 +21,7 @@ FORMS = ["customer", "lead", "follow_up", "loan_product", "due_diligence", "loan
 def test_demo_load_publishes_the_app_with_users_and_linked_data(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
     platform = make_platform(database, tmp_path, clock, apps_dir=APPS_DIR)
     share_loaded_specs(platform)
-    lines = list(load_demo(platform, rows=40))           # at most 40 records per form keeps the test quick
+    lines = list(load_demo(platform, rows=100))          # at most 100 records per form keeps the test quick
     assert "loan: version 1 (published now)" in lines
     assert "loan: 20 demo users (password: Loomwork-2026)" in lines
     made = {line.split()[2]: int(line.split()[1]) for line in lines if line.endswith(" records")
@@ -63,7 +66,7 @@ def test_demo_load_publishes_the_app_with_users_and_linked_data(database, tmp_pa
         actual[i["disbursement"]] = actual.get(i["disbursement"], 0) + 1
     assert all(counted[k] == actual.get(k, 0) for k in counted)
     runs = [line for line in lines if "loan_approval flow runs" in line]
-    assert len(runs) == 1 and "failed" not in runs[0], lines
+    assert len(runs) == 2 and not any("failed" in r for r in runs), lines   # the reviews; signed and paid out
     client = platform_client(platform)
     response = client.post("/login", data={"username": "zhao_min", "password": "Loomwork-2026", "next": "/"})
     assert response.status_code == 303
@@ -78,11 +81,67 @@ def test_demo_load_publishes_the_app_with_users_and_linked_data(database, tmp_pa
     for inst in runs_made:                                  # the flow keeps the stage the generator gave
         stage = by_id[inst["record_id"]]["stage"]
         if inst["status"] == "finished":
-            assert inst["outcome"] == "rejected" and stage == "rejected"
+            assert (inst["outcome"], stage) in (("rejected", "rejected"), ("approved", "disbursed"),
+                                                ("approved", "settled")), (inst, stage)
         else:
-            assert inst["status"] == "running" and stage in ("submitted", "returned", "approved"), (inst, stage)
+            assert inst["status"] == "running" and stage in ("submitted", "returned", "approved", "signed"), (inst, stage)
     reviewed = [p for p in passes if p["node"] in ("initial_review", "risk_review", "gm_approval")]
     assert reviewed and all(p["duration_s"] > 0 for p in reviewed)
+    # every application signed or paid out since the demo lender went live (six weeks) has its whole approval trail:
+    # the reviews, the contract signed with its scan uploaded (a placeholder PDF stored as an attachment), and for a
+    # paid-out one the payout recorded on the day of its loan, which is not booked twice
+    from engine.tables import files
+    today = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    live_since = today - timedelta(days=42)
+    signed = [a for a in by_id.values() if a["stage"] in ("signed", "disbursed", "settled")
+              and a["applied_on"] >= live_since]
+    assert len(signed) >= 3, signed
+    run_of = {i["record_id"]: i for i in runs_made}
+    loan_of = {d["application"]: d for d in rows("disbursement")}
+    with platform.db.connect() as conn:
+        scans = {f["record_id"]: f for f in conn.execute(select(files).where(
+            files.c.app == "loan", files.c.form == "loan_application")).mappings()}
+    for a in signed:
+        inst = run_of[a["id"]]
+        trail = [p["node"] for p in passes if p["instance_id"] == inst["id"]]
+        assert {"risk_review", "gm_approval", "contract_signing"} <= set(trail), (a, trail)
+        assert a["signed_on"] is not None and a["approved_amount"] is not None
+        scan = scans[a["id"]]
+        assert [x["id"] for x in a["signed_contract"]] == [scan["id"]] and scan["kind"] == "pdf" and scan["size"] > 100
+        assert (tmp_path / "var" / "files" / scan["storage_name"]).read_bytes().startswith(b"%PDF-")
+        if a["stage"] == "signed":
+            assert inst["status"] == "running" and inst["position"] == ["disbursement"]
+        else:
+            assert inst["status"] == "finished" and "disbursement" in trail and "mark_disbursed" in trail
+            assert a["disbursed_on"] == loan_of[a["id"]]["disbursed_on"] >= a["signed_on"]
+    # right after the load nothing is overdue: the time limits that fell due in the backdated history fired then
+    # (reminders and escalations recorded with their notifications at that moment); the rest fire when due
+    from flow_engine.tables import timers
+    from engine.notifications import notifications
+    with platform.db.connect() as conn:
+        fired = list(conn.execute(select(history).where(history.c.action.in_(("remind", "escalate")))).mappings())
+        pending = sorted(conn.execute(select(timers.c.due_at)).scalars())
+        sent = list(conn.execute(select(notifications).where(notifications.c.kind.in_(("reminder", "escalation"))))
+                    .mappings())
+    assert fired and all(h["at"] < clock.now() for h in fired)
+    assert sent and all(n["created_at"] < clock.now() for n in sent)
+    flows = platform.services["flows"]
+    assert flows.fire_due_timers() == 0
+    assert all(due > clock.now() for due in pending)
+    # a task created now still gets its reminders when their time comes (one per assignee of the first review)
+    draft = next(a for a in by_id.values() if a["stage"] == "draft" and a["id"] not in run_of)
+    from engine.identity import load_principal
+    with platform.db.begin() as conn:
+        manager = load_principal(conn, draft["account_manager"])
+        started = flows.start(conn, "loan", "loan_approval", draft["id"], manager, check_rights=False)
+    assert started["status"]["position"] in (["initial_review"], ["risk_review"])
+    with platform.db.connect() as conn:
+        due = sorted(conn.execute(select(timers.c.due_at).where(timers.c.instance_id == started["id"])).scalars())
+    assert flows.fire_due_timers() == 0
+    saved = clock.now()
+    clock.set(due[0])
+    assert flows.fire_due_timers() == due.count(due[0]) + sum(1 for d in pending if d <= due[0])
+    clock.set(saved)
     # every widget of the management cockpit shows something (to a general manager): rows with at least one figure
     client = platform_client(platform)
     assert client.post("/login", data={"username": "zhang_wei", "password": "Loomwork-2026",
@@ -97,7 +156,7 @@ def test_demo_load_publishes_the_app_with_users_and_linked_data(database, tmp_pa
         figures = [v for r in run.json()["rows"] for k, v in r.items() if v not in (None, 0, "0", "0.00")]
         assert figures, (key, run.json()["rows"])
     times = {r["node"]: r for r in client.get("/api/apps/loan/reports/approval_node_time/run").json()["rows"]}
-    for node in ("initial_review", "risk_review"):
+    for node in ("initial_review", "risk_review", "contract_signing", "disbursement"):
         own = [p["duration_s"] for p in passes if p["node"] == node]
         assert times[node]["count"] == len(own)
         assert abs(float(times[node]["avg_duration_s"]) - sum(own) / len(own)) <= 1
