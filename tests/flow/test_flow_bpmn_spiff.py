@@ -159,7 +159,8 @@ def test_rejections_and_returns_take_the_same_path(name: str, values: dict[str, 
 
 
 def _record(amount: int, rating: str) -> dict[str, Any]:
-    return {"amount": amount, "customer": {"rating": rating}, "account_manager": "yang_fan", "stage": "draft"}
+    return {"amount": amount, "customer": {"rating": rating}, "account_manager": "yang_fan", "stage": "draft",
+            "loans_booked": 0}
 
 
 LOAN: list[tuple[str, dict[str, Any], Script, str]] = [
