@@ -66,3 +66,67 @@ def test_generator_links_records_by_where_and_fills_values(database, tmp_path, c
     assert all(t["severity"] in (1, 2) and t["subject"] == accounts[t["account"]]["name"] for t in tickets)
     assert all(t["plan"] == "gold" and t["response_hours"] == 2 for t in tickets)  # lookups and DECIDE ran too
     assert Decimal(tickets[0]["severity"]) in (1, 2)
+
+
+def _purchasing_with_requests(database, tmp_path, clock):  # type: ignore[no-untyped-def]
+    from engine.identity import sync_org
+    from forms_engine.fake import generate
+
+    platform = make_platform(database, tmp_path, clock, apps_dir=APPS)
+    platform.publish_folder(APPS / "purchasing", "tester", "first")
+    with platform.db.begin() as conn:
+        sync_org(conn, platform.apps["purchasing"].spec.org, clock.now(), with_users=True)
+    generate(platform, "purchasing", "supplier", 5, seed=1, days=60)
+    generate(platform, "purchasing", "purchase_request", 12, seed=2, days=60,
+             options={"values": {"urgent": "false", "amount": {"between": [60000, 400000], "step": 1000}}})
+    return platform
+
+
+def test_backdated_demo_runs_meet_their_time_limits_then_not_at_the_first_serve(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    """Demo flow runs are backdated: a task left waiting passes its time limits in that past. They fire at their due
+    moment during the load, as the running system would have (an auto-approving escalation approves and the run goes
+    on, a reassigning one hands the task over), so right after the load no timer is due and none fires; timers of
+    tasks made later fire when their time comes."""
+    from flow_engine.demo import drive
+    from flow_engine.tables import history, instances, timers
+
+    platform = _purchasing_with_requests(database, tmp_path, clock)
+    live = platform.apps["purchasing"]
+    run = {"flow": "purchase_approval", "hours": [1, 4],
+           "steps": {"lead_review": [{"action": "approve"}], "buyer_check": [{"action": "wait"}]}}
+    made, waiting, failed, first = drive(platform, live, run, 12, seed=3)
+    assert (made, failed) == (12, 0), first
+    with platform.db.connect() as conn:
+        events = list(conn.execute(select(history).where(history.c.action.in_(("remind", "escalate"))))
+                      .mappings())
+        passes = list(conn.execute(select(history).where(history.c.kind == "node", history.c.node == "buyer_check"))
+                      .mappings())
+        left = list(conn.execute(select(timers.c.due_at)).scalars())
+        runs = list(conn.execute(select(instances)).mappings())
+    # nobody acted at the buyers' check: its two-day escalation approved it, in the past, and the run went on to
+    # finance (above 50,000), whose own limits then passed too: reminded, then reassigned to the director
+    assert {e["node"] for e in events if e["action"] == "escalate"} >= {"buyer_check", "finance_countersign"}
+    assert all(e["at"] < clock.now() for e in events)
+    assert passes and all(p["left_at"] is not None and p["left_at"] < clock.now() for p in passes)
+    assert all(r["position"] in (["finance_countersign"], ["director_review"]) for r in runs if r["status"] == "running")
+    assert all(due > clock.now() for due in left)
+    assert platform.services["flows"].fire_due_timers() == 0
+
+
+def test_demo_step_files_name_a_file_field_and_a_placeholder_kind(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    """A step's ``files`` must name a file field of the flow's form and a .pdf or .png name; otherwise the load stops
+    with an error naming the step."""
+    import pytest
+
+    from engine.errors import BadRequest
+    from flow_engine.demo import drive, placeholder_pdf, placeholder_png
+    from forms_engine.validators.files import check_upload
+
+    platform = _purchasing_with_requests(database, tmp_path, clock)
+    live = platform.apps["purchasing"]
+    run = {"flow": "purchase_approval", "steps": {"lead_review": [{"action": "approve", "files": {"note": "a.pdf"}}]}}
+    with pytest.raises(BadRequest, match=r"steps.lead_review\[0\].files: 'note' is not a file field of purchase_request"):
+        drive(platform, live, run, 1)
+    # what a placeholder is: files the upload checks take for what their names say
+    assert check_upload("合同.pdf", placeholder_pdf("合同.pdf"), ["pdf"], 10_000).kind == "pdf"
+    assert check_upload("scan.png", placeholder_png(), ["png"], 10_000).kind == "png"
