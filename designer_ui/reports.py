@@ -2,6 +2,7 @@
 of a report definition that is not saved (through the report service's ``build_spec`` / ``run_spec``)."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any, Mapping
 
 from engine.errors import DefinitionErrors, LoomworkError
@@ -171,4 +172,13 @@ def preview_dashboard(platform: Any, app: str, path: str, data: Any, who: Princi
                 entry["message"] = str(getattr(exc, "message", exc))
         out.append(entry)
     return {"widgets": out, "errors": errors,
-            "filters": {k: (v if isinstance(v, (list, tuple)) else str(v)) for k, v in chosen.items()}}
+            "filters": {k: (v if isinstance(v, (list, tuple)) else _applied(v)) for k, v in chosen.items()}}
+
+
+def _applied(value: Any) -> str:
+    """A filter value as the preview note shows it: a date window as its first and last day."""
+    start, end = getattr(value, "start", None), getattr(value, "end", None)
+    if isinstance(start, date) and isinstance(end, date):
+        first, last = start.isoformat(), (end - timedelta(days=1)).isoformat()
+        return "from " + first if end.year >= 9999 else "until " + last if start.year <= 1 else f"{first} – {last}"
+    return str(value)

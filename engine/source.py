@@ -126,6 +126,8 @@ def _to_data(doc_file: str, root: yaml.Node, doc: Document) -> Any:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [walk(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # dates stay text (also one that is no real date, such as 2026-02-30: its checks say so)
         value = constructor.construct_object(node, deep=True)
         if not isinstance(value, (str, int, float, bool, type(None))):
             # dates and timestamps stay text: definitions never need native YAML dates

@@ -1,6 +1,7 @@
 """Building report and dashboard specs from checked definitions; every name is checked, every problem located."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -472,7 +473,8 @@ class _DashboardBuilder(_Builder):
             except NameError_ as exc:
                 self.error(path + ("fields", report.key), exc.message, exc.hint)
         default = raw.get("default", ())
-        default = (default,) if isinstance(default, str) else tuple(default)
+        dated = self.fixed_dates(default, ref, path + ("default",)) if isinstance(default, Mapping) else None
+        default = () if isinstance(default, Mapping) else (default,) if isinstance(default, str) else tuple(default)
         parent_ref = None
         depends = raw.get("depends_on")
         if depends is not None:
@@ -498,7 +500,29 @@ class _DashboardBuilder(_Builder):
                     self.error(path + ("default", j), str(exc))
         return DashboardFilter(raw["key"], Text.of(raw.get("label"), fallback=raw["key"]), source, ref,
                                tuple(fields), bool(raw.get("multi", not ref.temporal)), default, depends, parent_ref,
-                               ref.temporal)
+                               ref.temporal, dated)
+
+    def fixed_dates(self, raw: Mapping[str, Any], ref: FieldRef, path: tuple[Any, ...]) -> tuple[str, str] | None:
+        """A date filter's ``default: {from, to}`` (YYYY-MM-DD, both included, either left out) as (from, to)."""
+        if not ref.temporal:
+            self.error(path, f"a {{from, to}} default is for a date filter; '{ref.path}' is a {ref.type} field",
+                       "give the value or values to preselect")
+            return None
+        days: dict[str, str] = {}
+        for end in ("from", "to"):
+            value = raw.get(end)
+            if value in (None, ""):
+                days[end] = ""
+                continue
+            try:
+                days[end] = date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                self.error(path + (end,), f"not a date: {str(value)[:40]!r}", "write the date as YYYY-MM-DD")
+                return None
+        if days["from"] and days["to"] and days["from"] > days["to"]:
+            self.error(path, f"the default range ends ({days['to']}) before it starts ({days['from']})")
+            return None
+        return (days["from"], days["to"]) if days["from"] or days["to"] else None
 
 
 def zoomable(d: Dimension) -> bool:

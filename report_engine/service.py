@@ -420,7 +420,8 @@ class Reports:
         for f in board.filters:
             value = raw.get(f.key, None)
             if f.key not in raw:
-                value = list(f.default) if f.multi or not f.range else (f.default[0] if f.default else None)
+                value = (f.default_value() if f.default_dates else list(f.default) if f.multi or not f.range
+                         else (f.default[0] if f.default else None))
             if value in (None, [], ""):
                 continue
             name = f"dashboard_filters.{f.key}"
@@ -490,9 +491,9 @@ class Reports:
         return cross_filters(board.filters, report)
 
     def _filter_json(self, f: DashboardFilter, sent: Mapping[str, Any], who: Principal) -> dict[str, Any]:
-        value = sent.get(f.key, list(f.default))
+        value = sent.get(f.key, f.default_value())
         return {"key": f.key, "label": f.label.get(who.locale), "multi": f.multi, "range": f.range,
-                "default": list(f.default), "value": value, "depends_on": f.depends_on,
+                "default": f.default_value(), "value": value, "depends_on": f.depends_on,
                 "type": f.field.type, "ranges": list(dates.RANGES) if f.range else None}
 
     def filter_options(self, app: str, key: str, filter_key: str, who: Principal, parent: Any = None,

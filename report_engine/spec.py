@@ -187,6 +187,14 @@ class DashboardFilter:
     depends_on: str | None = None
     parent_field: FieldRef | None = None
     range: bool = False  # a date filter: values are range names (this_month …)
+    #: a date filter's fixed default dates (from, to), YYYY-MM-DD, both included, "" for an open end
+    default_dates: tuple[str, str] | None = None
+
+    def default_value(self) -> Any:
+        """The default as a client sends a value: ``{from, to}`` for fixed dates, else the list of names/values."""
+        if self.default_dates:
+            return {end: day for end, day in zip(("from", "to"), self.default_dates) if day}
+        return list(self.default)
 
 
 @dataclass(frozen=True)

@@ -258,14 +258,37 @@ export async function mountDashboardEditor(root, { app, path, meta, reload }) {
         `${text(f.label) || f.name} · ${form}.${f.name}`)))));
   }
   function defaultEditor(flt, i, info, multi) {
-    const current = flt.default === undefined ? [] : Array.isArray(flt.default) ? flt.default.map(String) : [String(flt.default)];
+    const fixed = flt.default && typeof flt.default === "object" && !Array.isArray(flt.default) ? flt.default : null;
+    const current = flt.default === undefined || fixed ? [] : Array.isArray(flt.default) ? flt.default.map(String) : [String(flt.default)];
     const store = (values) => {
       if (!values.length) delete flt.default;
       else flt.default = multi ? values : values[0];
     };
-    if (info?.temporal) {
-      return h("select", { "data-testid": `db-filter-default-${i}`, onchange: (ev) => { store(ev.target.value ? [ev.target.value] : []); changed(); } },
-        h("option", { value: "" }, "— (no default)"), rm.ranges.map((r) => h("option", { value: r, selected: current[0] === r }, r)));
+    if (info?.temporal || fixed) {
+      // a date filter: no default, a period relative to today (this_month …) or fixed dates {from, to} (both included)
+      const mode = fixed ? "dates" : current.length ? "range" : "";
+      const modeSel = h("select", { "data-testid": `db-filter-default-mode-${i}`, onchange: (ev) => {
+        const m = ev.target.value;
+        if (!m) delete flt.default;
+        else if (m === "range") store([rm.ranges.includes("this_month") ? "this_month" : rm.ranges[0]]);
+        else flt.default = { from: new Date().toISOString().slice(0, 10) };
+        changed(); } },
+        [["", "— (no default)"], ["range", "a period (relative to today)"], ["dates", "fixed dates"]].map(([v, l]) => h("option", { value: v, selected: v === mode }, l)));
+      if (mode === "range") {
+        return h("span.db-default-dates", {}, modeSel, h("select", { "data-testid": `db-filter-default-${i}`, onchange: (ev) => { store(ev.target.value ? [ev.target.value] : []); changed(); } },
+          [...new Set([...rm.ranges, ...current])].map((r) => h("option", { value: r, selected: current[0] === r }, r))),
+          current.length > 1 ? h("small.muted", {}, ` (${current.slice(1).join(", ")} too)`) : "");
+      }
+      if (mode === "dates") {
+        const day = (end) => h("input", { type: "date", value: fixed[end] ?? "", "data-testid": `db-filter-default-${end}-${i}`, onchange: (ev) => {
+          const next = { ...(flt.default && typeof flt.default === "object" && !Array.isArray(flt.default) ? flt.default : {}) };
+          if (ev.target.value) next[end] = ev.target.value; else delete next[end];
+          if (Object.keys(next).length) flt.default = { ...(next.from ? { from: next.from } : {}), ...(next.to ? { to: next.to } : {}) };
+          else delete flt.default;
+          typed(); } });
+        return h("span.db-default-dates", {}, modeSel, " from ", day("from"), " to ", day("to"), h("small.muted", {}, " (both included; leave one empty for an open end)"));
+      }
+      return modeSel;
     }
     if (info?.options?.length) {
       if (!multi) {

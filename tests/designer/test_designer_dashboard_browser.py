@@ -5,6 +5,8 @@ the widgets' data as they are chosen; the saved YAML holds exactly what was chos
 it. Screenshots of a failing test go to test-artifacts/."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 import yaml
 
@@ -105,3 +107,62 @@ def test_dashboard_editor_shows_widget_data_and_edits_shared_filters(server, bro
     filters = {f["key"]: f for f in board["filters"]}
     assert filters["category"]["default"] == ["it", "travel"] and filters["city"]["depends_on"] == "province"
     assert filters["city"]["multi"] is False
+
+
+BOARD = """kind: dashboard
+key: spend_dates
+label: Spend by date needed
+widgets:
+  - {report: spend_by_category, x: 0, y: 0, w: 6, h: 4}
+filters:
+  - {key: needed, field: purchase_request.needed_by}
+"""
+
+
+def test_a_date_filter_defaults_to_fixed_dates(server, browser, folder, plat) -> None:  # type: ignore[no-untyped-def]
+    api = Api(plat)
+    for amount, category, needed in [(100, "it", "2026-01-10"), (250, "it", "2026-02-15"), (40, "travel", "2026-04-01")]:
+        res = api.as_("alice").post("/api/apps/purchasing/forms/purchase_request/records",
+                                    json={"title": category, "amount": amount, "category": category, "needed_by": needed})
+        assert res.status_code == 201, res.text
+    (folder / "reports/spend_dates.yaml").write_text(BOARD)
+    page = browser()
+    sign_in(page, server, "admin")
+    page.goto(f"{server.url}/designer/#/app/purchasing/edit/reports/spend_dates.yaml")
+    page.locator("[data-testid=db-widget-0] .db-preview[data-rows='2']").wait_for()
+    mode = page.get_by_test_id("db-filter-default-mode-0")
+    assert mode.input_value() == ""
+    # a period relative to today first, then fixed dates: the widget narrows as they are typed
+    mode.select_option("range")
+    assert page.get_by_test_id("db-filter-default-0").input_value() == "this_month"
+    page.get_by_test_id("db-filter-default-mode-0").select_option("dates")
+    page.get_by_test_id("db-filter-default-from-0").fill("2026-01-01")
+    page.get_by_test_id("db-filter-default-to-0").fill("2026-02-28")
+    page.get_by_test_id("db-preview-note").filter(has_text="needed = 2026-01-01 – 2026-02-28").wait_for()
+    page.locator("[data-testid=db-widget-0] .db-preview[data-rows='1']").wait_for()
+    assert "IT" in _ticks(page, "db-widget-0") and "差旅" not in _ticks(page, "db-widget-0")
+    page.get_by_test_id("save").click()
+    page.get_by_test_id("status").filter(has_text="Saved — the app checks out").wait_for()
+    saved = yaml.safe_load((folder / "reports/spend_dates.yaml").read_text())
+    assert saved["filters"] == [{"key": "needed", "field": "purchase_request.needed_by",
+                                 "default": {"from": "2026-01-01", "to": "2026-02-28"}}]
+    # opened again, the editor shows the dates; an open end is allowed
+    page.reload()
+    assert page.get_by_test_id("db-filter-default-mode-0").input_value() == "dates"
+    assert page.get_by_test_id("db-filter-default-from-0").input_value() == "2026-01-01"
+    assert page.get_by_test_id("db-filter-default-to-0").input_value() == "2026-02-28"
+
+    page.get_by_test_id("publish-message").fill("spend by date needed")
+    page.get_by_test_id("publish").click()
+    page.get_by_test_id("published").wait_for()
+    board = api.as_("admin").get("/api/apps/purchasing/dashboards/spend_dates").json()
+    [needed] = board["filters"]
+    assert needed["default"] == needed["value"] == {"from": "2026-01-01", "to": "2026-02-28"}
+    assert [(r["category"], float(r["sum_amount"])) for r in board["widgets"][0]["result"]["rows"]] == [("it", 350)]
+    # the dashboard page shows the dates as the filter's choice
+    page.goto(f"{server.url}/apps/purchasing/dashboards/spend_dates")
+    chosen = page.locator("[data-filter=needed] select[data-range] option:checked")
+    assert chosen.inner_text() == "2026-01-01 – 2026-02-28"
+    # a range chosen as a one-item list (as the page keeps it in its address) shows as chosen too
+    page.goto(f"{server.url}/apps/purchasing/dashboards/spend_dates?filters=" + quote('{"needed": ["this_year"]}'))
+    assert page.locator("[data-filter=needed] select[data-range]").input_value() == "this_year"

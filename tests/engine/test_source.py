@@ -68,6 +68,9 @@ def test_json_duplicate_keys_and_syntax_errors() -> None:
 def test_dates_stay_text_and_only_true_false_are_booleans() -> None:
     assert parse_text("on: 2026-01-01\nno: yes\nflag: true\n", "a.yaml").data == {
         "on": "2026-01-01", "no": "yes", "flag": True}
+    # a date that does not exist stays text too (the definition's checks name it), instead of failing the parse
+    assert parse_text("from: 2026-02-30\nat: 2026-13-01 10:00:00\n", "a.yaml").data == {
+        "from": "2026-02-30", "at": "2026-13-01 10:00:00"}
 
 
 def test_format_path() -> None:

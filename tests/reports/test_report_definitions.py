@@ -106,6 +106,18 @@ def test_shop_and_purchasing_reports_load(hooks: Hooks) -> None:
      "reports/bad.yaml:4:38: home.departments[0]: unknown department 'east' (one of: hq, north, south)"),
     ("kind: dashboard\nkey: d\nwidgets: [{report: sales_by_channel}]\nhome: {people: [clerk]}\n",
      "reports/bad.yaml:4:8: home.people: unknown key 'people'"),
+    # a date filter's fixed default dates: real dates, in order, and only on a date field
+    ("kind: dashboard\nkey: d\nwidgets: [{report: sales_by_channel}]\n"
+     "filters: [{key: s, field: sale.sold_on, default: {from: 2026-03-01, to: 2026-02-01}}]\n",
+     "reports/bad.yaml:4:50: filters[0].default: the default range ends (2026-02-01) before it starts (2026-03-01)"),
+    ("kind: dashboard\nkey: d\nwidgets: [{report: sales_by_channel}]\n"
+     "filters: [{key: s, field: sale.sold_on, default: {from: 2026-02-30}}]\n",
+     "filters[0].default.from: not a date: '2026-02-30' (write the date as YYYY-MM-DD)"),
+    ("kind: dashboard\nkey: d\nwidgets: [{report: sales_by_channel}]\n"
+     "filters: [{key: s, field: sale.sold_on, default: {since: 2026-02-01}}]\n", "filters[0].default"),
+    ("kind: dashboard\nkey: d\nwidgets: [{report: sales_by_channel}]\n"
+     "filters: [{key: c, field: sale.amount, default: {from: 2026-02-01}}]\n",
+     "a {from, to} default is for a date filter; 'amount' is a money field"),
 ])
 def test_bad_definitions_are_located(hooks: Hooks, text: str, expected: str) -> None:
     found = problems(hooks, text)

@@ -378,6 +378,12 @@
       });
     }));
   }
+  /* a date filter's choice: a range name, or fixed dates ({"from", "to"} as JSON, from a dashboard's default) */
+  function rangeValue(v) {
+    if (!v) { return []; }
+    if (v.charAt(0) === "{") { try { return JSON.parse(v); } catch (e) { return []; } }
+    return v;
+  }
   function setFilter(key, value) {
     var node = filterBox(key);
     if (!node) { return; }
@@ -399,7 +405,7 @@
       var node = ev.target.closest("[data-filter]");
       if (!node) { return; }
       var key = node.getAttribute("data-filter");
-      values[key] = ev.target.hasAttribute("data-range") ? (ev.target.value || []) : chosen(key);
+      values[key] = ev.target.hasAttribute("data-range") ? rangeValue(ev.target.value) : chosen(key);
       summarise(key);
       reloadChildren(key).then(refresh);
     });
