@@ -360,7 +360,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
         input.addEventListener("input", () => { rule[kind] = input.value.trim(); write(); });
         valueEl = input;
       }
-      const parts = [kindSel, valueEl];
+      const parts = [valueEl];
       if (kind === "manager_of") {
         const levels = h("input", { type: "number", min: 1, value: rule.levels ?? "", placeholder: "1", "data-testid": `${prefix}-levels${sfx(i)}`,
           "data-prop": `${prop}.levels`, style: "width:60px" });
@@ -371,7 +371,7 @@ export async function mountFlowDesigner(root, { app, path, meta, reload }) {
         });
         parts.push(h("label.inline", {}, "levels up ", levels));
       }
-      return h("div.assignee-rule", { "data-testid": `${prefix}-rule${sfx(i)}` }, ...parts, list, drop);
+      return h("div.assignee-rule", { "data-testid": `${prefix}-rule${sfx(i)}` }, kindSel, h("span.people-value", {}, ...parts), list, drop || h("span"));
     };
     const draw = () => {
       box.replaceChildren(...rules.map(row),
