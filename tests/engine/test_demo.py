@@ -82,7 +82,7 @@ def _purchasing_with_requests(database, tmp_path, clock):  # type: ignore[no-unt
     return platform
 
 
-def test_backdated_demo_runs_meet_their_time_limits_then_not_at_the_first_serve(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+def test_backdated_demo_runs_meet_their_time_limits_in_the_past(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
     """Demo flow runs are backdated: a task left waiting passes its time limits in that past. They fire at their due
     moment during the load, as the running system would have (an auto-approving escalation approves and the run goes
     on, a reassigning one hands the task over), so right after the load no timer is due and none fires; timers of
@@ -108,12 +108,13 @@ def test_backdated_demo_runs_meet_their_time_limits_then_not_at_the_first_serve(
     assert {e["node"] for e in events if e["action"] == "escalate"} >= {"buyer_check", "finance_countersign"}
     assert all(e["at"] < clock.now() for e in events)
     assert passes and all(p["left_at"] is not None and p["left_at"] < clock.now() for p in passes)
-    assert all(r["position"] in (["finance_countersign"], ["director_review"]) for r in runs if r["status"] == "running")
+    waiting = [r["position"] for r in runs if r["status"] == "running"]
+    assert all(p in (["finance_countersign"], ["director_review"]) for p in waiting), waiting
     assert all(due > clock.now() for due in left)
     assert platform.services["flows"].fire_due_timers() == 0
 
 
-def test_demo_step_files_name_a_file_field_and_a_placeholder_kind(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+def test_demo_files_name_a_file_field_and_kind(database, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
     """A step's ``files`` must name a file field of the flow's form and a .pdf or .png name; otherwise the load stops
     with an error naming the step."""
     import pytest
@@ -125,7 +126,8 @@ def test_demo_step_files_name_a_file_field_and_a_placeholder_kind(database, tmp_
     platform = _purchasing_with_requests(database, tmp_path, clock)
     live = platform.apps["purchasing"]
     run = {"flow": "purchase_approval", "steps": {"lead_review": [{"action": "approve", "files": {"note": "a.pdf"}}]}}
-    with pytest.raises(BadRequest, match=r"steps.lead_review\[0\].files: 'note' is not a file field of purchase_request"):
+    problem = r"steps.lead_review\[0\].files: 'note' is not a file field of purchase_request"
+    with pytest.raises(BadRequest, match=problem):
         drive(platform, live, run, 1)
     # what a placeholder is: files the upload checks take for what their names say
     assert check_upload("合同.pdf", placeholder_pdf("合同.pdf"), ["pdf"], 10_000).kind == "pdf"
