@@ -17,6 +17,7 @@ from engine.errors import BadRequest
 from engine.permissions import Principal
 from engine.web.auth import admin_user, current_user, platform_of
 from engine.web.body import read_json
+from engine.web.templating import locale_of
 
 from . import views
 from .bpmn import to_bpmn
@@ -168,6 +169,21 @@ def build_router() -> APIRouter:
         platform = platform_of(request)
         with platform.db.connect() as conn:
             return views.task_view(conn, platform, _service(request), task_id, who)
+
+    @router.post("/api/flows/tasks/{task_id}/evaluate")
+    async def evaluate(task_id: int, request: Request, who: Principal = Depends(current_user)) -> dict[str, Any]:
+        """The task's record with a draft of the node's writable fields (``{"values": {...}}``), as the task page
+        sees it while it is being filled: computed values, visible/required/readonly flags and problems, under the
+        node's field rights (hidden fields are not in the answer). Nothing is saved."""
+        body = _object(await read_json(request))
+        platform = platform_of(request)
+        with platform.db.connect() as conn:
+            task = views.task_view(conn, platform, _service(request), task_id, who)
+            inst = views.instance_row(conn, platform, task["instance"]["id"], who)
+            return platform.services["rights_form"].evaluate(
+                conn, platform.app(inst["app"]), inst["form"], int(inst["record_id"]), body.get("values", {}),
+                task["fields"], who, locale_of(request),
+                editable=any(a in ("approve", "submit") for a in task["actions"]))
 
     @router.post("/api/flows/tasks/{task_id}/{action}")
     async def act(task_id: int, action: str, request: Request, who: Principal = Depends(current_user)) -> JSONResponse:

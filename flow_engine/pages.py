@@ -14,7 +14,8 @@ from engine.errors import BadRequest
 from engine.i18n import Text
 from engine.permissions import Principal
 from engine.web.auth import platform_of
-from engine.web.templating import NavLink, PageRoute, add_messages, add_nav_link, locale_of, page_user, render, t
+from engine.web.templating import (NavLink, PageRoute, add_messages, add_nav_link, locale_of, message, page_user,
+                                   render, t)
 
 from . import views
 
@@ -55,9 +56,40 @@ add_messages({
     "flow_mark_read": {"zh-CN": "全部标为已读", "en": "Mark all read"},
 })
 
+#: task statuses, instance statuses and the usual outcomes, as the pages show them (``status_word``)
+add_messages({f"flow_status_{word}": texts for word, texts in {
+    "open": {"zh-CN": "待处理", "en": "Open"},
+    "waiting": {"zh-CN": "等待中", "en": "Waiting"},
+    "approved": {"zh-CN": "已同意", "en": "Approved"},
+    "submitted": {"zh-CN": "已提交", "en": "Submitted"},
+    "rejected": {"zh-CN": "已驳回", "en": "Rejected"},
+    "returned": {"zh-CN": "已退回", "en": "Returned"},
+    "transferred": {"zh-CN": "已转交", "en": "Transferred"},
+    "cancelled": {"zh-CN": "已取消", "en": "Cancelled"},
+    "skipped": {"zh-CN": "已跳过", "en": "Skipped"},
+    "cc": {"zh-CN": "抄送", "en": "Cc"},
+    "running": {"zh-CN": "进行中", "en": "Running"},
+    "finished": {"zh-CN": "已结束", "en": "Finished"},
+    "withdrawn": {"zh-CN": "已撤回", "en": "Withdrawn"},
+    "error": {"zh-CN": "出错", "en": "Error"},
+}.items()})
+
 ACTION_LABELS = {"approve": "flow_approve", "submit": "flow_submit", "reject": "flow_reject",
                  "return": "flow_return", "transfer": "flow_transfer", "add_signer": "flow_add_signer",
                  "comment": "flow_comment_action"}
+
+
+def _writes(task: dict[str, Any]) -> bool:
+    """Whether the task page may change the record: the task is open for its viewer, who can approve or submit."""
+    return any(a in ("approve", "submit") for a in task["actions"])
+
+
+def status_word(status: str | None, lang: str) -> str:
+    """A task's or an instance's status (or outcome) in the reader's language; unknown words show as they are."""
+    if not status:
+        return ""
+    text = message(f"flow_status_{status}", lang)
+    return status if text == f"flow_status_{status}" else text
 
 
 def _seconds(value: float | None) -> str:
@@ -93,14 +125,15 @@ def build_router() -> APIRouter:
         with platform.db.connect() as conn:
             task = views.task_view(conn, platform, service, task_id, who, locale_of(request))
             inst = views.instance_view(conn, platform, service, task["instance"]["id"], who, locale_of(request))
-        live = platform.app(inst["app"])
-        form = live.spec.forms[inst["form"]]
-        fields = [{"key": f.key, "label": f.label, "type": f.type, "right": task["fields"].get(f.key, "readonly"),
-                   "value": task["record"].get(f.key), "options": [o.value for o in f.options],
-                   "files": f.ftype.group == "files"}
-                  for f in form.data_fields if task["fields"].get(f.key) != "hidden" and f.type != "subtable"]
-        return render(request, "flow/task.html", title=task["node"]["name"], task=task, inst=inst, fields=fields,
-                      actions=[(a, ACTION_LABELS[a]) for a in task["actions"]], duration=_seconds)
+            # the record under the node's field rights, rendered by the forms engine as its record and edit pages
+            # render it; it is writable only while the task is open for this person (approve or submit)
+            rf = platform.services["rights_form"].context(
+                conn, platform.app(inst["app"]), inst["form"], int(inst["record_id"]), task["fields"], who,
+                locale_of(request), editable=_writes(task), evaluate_url=f"/api/flows/tasks/{task_id}/evaluate")
+        lang = locale_of(request)
+        return render(request, "flow/task.html", title=task["node"]["name"], task=task, inst=inst, rf=rf, pm=rf["pm"],
+                      actions=[(a, ACTION_LABELS[a]) for a in task["actions"]], duration=_seconds,
+                      status_word=lambda s: status_word(s, lang))
 
     @router.get("/flows/instances/{instance_id}")
     def instance_page(instance_id: int, request: Request, who: Principal = Depends(page_user)) -> Any:

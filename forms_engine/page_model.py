@@ -106,6 +106,8 @@ class Refs:
     users: dict[int, str] = field(default_factory=dict)
     departments: dict[int, str] = field(default_factory=dict)
     records: dict[tuple[str, int], str] = field(default_factory=dict)
+    #: related records the viewer may read (their titles link to them; the others show as ``#id``, unlinked)
+    readable: set[tuple[str, int]] = field(default_factory=set)
 
 
 def title_of(form: FormSpec, record: Mapping[str, Any]) -> str:
@@ -131,12 +133,14 @@ def load_refs(conn: Connection, records: Records, app: LiveApp, form: FormSpec, 
                 if value is None:
                     continue
                 ids = value if isinstance(value, list) else [value]
-                if f.type == "user":
+                g = f.extra.get("target_field") if f.type == "lookup" else f  # a lookup names what it looks up
+                kind = getattr(g, "type", None)
+                if kind == "user":
                     user_ids.update(ids)
-                elif f.type == "department":
+                elif kind == "department":
                     dept_ids.update(ids)
-                elif f.type == "relation" and f.to:
-                    wanted.setdefault(f.to, set()).update(ids)
+                elif kind == "relation" and g.to:
+                    wanted.setdefault(g.to, set()).update(ids)
 
     collect(form.fields, list(items))
     for r in items:
@@ -163,6 +167,8 @@ def load_refs(conn: Connection, records: Records, app: LiveApp, form: FormSpec, 
         for row in conn.execute(select(*cols).where(table.c.id.in_(sorted(ids)))).mappings():
             readable = in_scope(grant.read, row, who)
             refs.records[(target_key, row["id"])] = title_of(target, row) if readable else f"#{row['id']}"
+            if readable:
+                refs.readable.add((target_key, row["id"]))
     return refs
 
 
@@ -350,13 +356,22 @@ def _writable(form: FormSpec, draft: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def evaluate_draft(conn: Connection, records: Records, app: LiveApp, form: FormSpec, draft: Any, who: Principal,
-                   *, record_id: int | None, lang: str, full: bool = False) -> dict[str, Any]:
-    """Run the server's own save pipeline on a draft without saving: computed values, flags and problems."""
+                   *, record_id: int | None, lang: str, full: bool = False, check_read: bool = True
+                   ) -> dict[str, Any]:
+    """Run the server's own save pipeline on a draft without saving: computed values, flags and problems.
+
+    ``check_read=False`` is for callers that checked access to the record themselves (a flow task's assignee
+    works on the record under the node's field rights, whatever their rights on the form)."""
     if not isinstance(draft, Mapping):
         raise ValidationFailed([FieldProblem("values", "expected an object of field values", "type")])
     before = None
     if record_id is not None:
-        row = records._visible_row(conn, app, form, record_id, who, "read")
+        row = (records._visible_row(conn, app, form, record_id, who, "read") if check_read
+               else records._row(conn, app, form, record_id))
+        if row is None:
+            from engine.errors import NotFound
+
+            raise NotFound(f"no {form.key} record {record_id}")
         before = records.values_of(conn, app, form, row)
     writable = _writable(form, draft)
     try:

@@ -36,6 +36,9 @@ def register(hooks: Hooks) -> None:
         from .records import Records
 
         platform.services["records"] = Records(platform)
+        from .rights_form import RightsForms
+
+        platform.services["rights_form"] = RightsForms(platform)
 
         def demo_data(platform, live, rows):  # type: ignore[no-untyped-def]
             from .fake import demo_records

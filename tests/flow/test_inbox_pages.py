@@ -45,10 +45,12 @@ def test_task_page_applies_field_rights_and_shows_diagram_and_history(api, platf
     act(api, "east_lead", iid)
     tid = task_of(api, "carol", iid)
     page = signed_in(platform, "carol").get(f"/flows/tasks/{tid}").text
-    assert 'data-field="needed_by"' not in page and "2026-05-01" not in page  # hidden at the buyer check
-    assert re.search(r'data-field="quantity" data-right="editable">.*?<input id="f-quantity" name="quantity" value="2"',
+    assert 'data-key="needed_by"' not in page and "2026-05-01" not in page  # hidden at the buyer check
+    # editable: the edit page's widget; read-only: shown as the record page shows it
+    assert re.search(r'data-key="quantity" data-type="integer".*?<input id="f-quantity" data-input[^>]* value="2"',
                      page, re.S)
-    assert re.search(r'data-field="amount" data-right="readonly">.*?<div id="f-amount">', page, re.S)
+    assert re.search(r'data-key="amount" data-shown data-right="readonly"[^>]*>.*?80,000\.00', page, re.S)
+    assert 'id="f-amount"' not in page
     assert 'data-node="buyer_check" data-state="active"' in page and 'data-node="lead_review" data-state="done"' in page
     assert 'data-action="approve"' in page and 'data-action="return"' in page
     assert "data-history" in page and "华东主管" in page  # who approved the lead review

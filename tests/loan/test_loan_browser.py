@@ -72,15 +72,17 @@ def act_in_inbox(page: Any, server: str, user: str, title: str, values: dict[str
     page.goto(server + "/inbox")
     page.locator("[data-inbox=todo]").get_by_text(title).first.click()
     page.wait_for_url(re.compile(r".*/flows/tasks/\d+$"))
-    for key, value in values.items():
-        if isinstance(value, dict):  # a file: {name, mimeType, buffer} into the field's file input
-            page.locator(f'[data-files-for="{key}"]').set_input_files(value)
+    for key, value in values.items():  # the node's fields are the edit page's widgets
+        field = page.locator(f'[data-task-record] [data-key="{key}"][data-type]')
+        if isinstance(value, dict):  # a file: {name, mimeType, buffer} into the field's upload, stored as chosen
+            field.locator("input[type=file]").set_input_files(value)
+            field.locator("[data-list] li").first.wait_for()
             continue
-        field = page.locator(f'[data-field="{key}"] [name="{key}"]')
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
+        control = field.locator("select, textarea, input:not([type=file])").first
+        if control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(value)
         else:
-            field.fill(value)
+            control.fill(value)
     page.locator("[data-action=approve], [data-action=submit]").first.click()  # approval or fill node
     page.wait_for_url(server + "/inbox")
 
@@ -134,7 +136,7 @@ def test_main_story_through_the_pages(page: Any, live: tuple[str, Platform]) -> 
     act_in_inbox(page, server, "sun_li", number, {"initial_review_opinion": "资料齐全，经营真实"})
     platform.clock.advance(hours=2)                        # people take a while
     act_in_inbox(page, server, "qian_lei", number, {"risk_grade": "R2", "risk_opinion": "抵押充足",
-                                                    "approved_amount": "800000", "approved_rate": "0.085"})
+                                                    "approved_amount": "800000", "approved_rate": "8.5"})  # a percent
     platform.clock.advance(hours=2)                        # people take a while
     act_in_inbox(page, server, "wang_qiang", number, {"director_opinion": "同意"})
     login(page, server, "zhang_wei")                       # the countersign waits for the second director

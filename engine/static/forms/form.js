@@ -75,7 +75,7 @@
         });
         return;
       }
-      if (!el.classList.contains("lw-field")) { return; }
+      if (!el.classList.contains("lw-field") || el.hasAttribute("data-shown")) { return; }  /* shown, not edited */
       if (el.hasAttribute("data-readonly")) { return; }  /* read-only fields are set by the server, not sent */
       var v = readField(el);
       if (v !== undefined) { values[key] = blank(v) && !Array.isArray(v) ? null : v; }
@@ -196,6 +196,7 @@
   var saveButton = form.querySelector("[data-save-button]");
   form.addEventListener("submit", function (e) {
     e.preventDefault();
+    if (form.dataset.noSave) { return; }  /* a form embedded in another page (a flow task): that page sends it */
     submitted = true;
     if (form.dataset.preview) {  /* the designer's live preview: check the draft, never write a record */
       showAlert("");
@@ -360,7 +361,7 @@
     var inRow = !!el.closest("tr[data-row]");
     var url = "/api/files" + (inRow ? "" : "?app=" + encodeURIComponent(form.dataset.app) + "&form=" +
       encodeURIComponent(form.dataset.form) + "&field=" + encodeURIComponent(el.dataset.key));
-    return new Promise(function (resolve) {
+    return track(new Promise(function (resolve) {
       var xhr = new XMLHttpRequest();
       xhr.open("POST", url);
       xhr.setRequestHeader("X-CSRF-Token", lw.csrf);
@@ -384,7 +385,12 @@
       bar.hidden = false; bar.value = 0;
       var body = new FormData(); body.append("file", file, name || file.name);
       xhr.send(body);
-    });
+    }));
+  }
+  var pending = [];
+  function track(job) {  /* uploads under way: settled() waits for them */
+    pending.push(job);
+    return job.then(function () { pending.splice(pending.indexOf(job), 1); });
   }
   function initFiles(el) {
     var box = el.querySelector("[data-files]");
@@ -495,5 +501,18 @@
   form.querySelectorAll(".lw-field[data-readonly]").forEach(function (el) {
     own(el, "input, select, textarea, button").forEach(function (x) { x.disabled = true; });
   });
-  window.lwForm = {collect: collect, evaluate: evaluate};
+  window.lwForm = {
+    collect: collect, evaluate: evaluate,
+    /* the keys of the fields changed on this page */
+    touched: function () { return Object.keys(touched); },
+    /* resolves once the files being uploaded are stored */
+    settled: function () { return Promise.all(pending.slice()); },
+    /* problems the server answered ({field, message}) shown at their fields */
+    showErrors: function (errors) {
+      submitted = true;
+      showErrors(errors.map(function (d) { return {field: d.field, code: d.code, message: texts.codes[d.code] || d.message}; }), true);
+      var first = form.querySelector(".lw-invalid");
+      if (first) { reveal(first); }
+    }
+  };
 })();
