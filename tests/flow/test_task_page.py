@@ -91,7 +91,7 @@ def filed(api: Any) -> dict[str, int]:
 
 def item(page: str, key: str) -> str:
     """The markup of one field on the task page (its wrapper up to the next field's)."""
-    m = re.search(r'<div class="lw-field[^"]*"\s+data-key="' + key + r'"(.*?)(?=<div class="lw-field[^"]*"\s+data-key=|</form>)',
+    m = re.search(r'<div class="lw-field[^"]*"\s+data-key="' + key + r'"(.*?)(?=<div class="lw-field[^"]*"\s+data-key=|</section>|</form>)',
                   page, re.S)
     assert m, f"no field {key} on the page"
     return m.group(1)
@@ -182,3 +182,75 @@ def test_submitting_saves_the_changed_fields_and_a_missing_required_one_changes_
     assert ok.status_code == 200, ok.text
     record = sample.as_("alice").get(f"{SAMPLES}/{ids['record']}").json()
     assert (record["decision"], record["budget"], record["total"]) == ("go", "50000.00", "54250.00")
+
+
+# -- in the browser ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def live(tmp_path: Path, clock) -> Iterator[tuple[str, Any]]:  # type: ignore[no-untyped-def]
+    from engine.db import make_engine
+    from tests.browser import serve
+    from tests.conftest import Api, make_platform
+
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    platform = make_platform((url, make_engine(url)), tmp_path, clock)
+    publish_sample(platform, tmp_path)
+    with serve(platform) as server:
+        yield server, Api(platform)
+    platform.db.dispose()
+
+
+@pytest.fixture
+def page(chromium, request: pytest.FixtureRequest) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    from tests.browser import watched_page
+
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    with watched_page(context, request, timeout_ms=10000) as pg:
+        yield pg
+    context.close()
+
+
+@pytest.mark.browser
+def test_in_the_browser_the_widgets_behave_as_on_the_edit_page_and_approving_saves_them(  # type: ignore[no-untyped-def]
+        page, live, tmp_path: Path) -> None:
+    from tests.browser import login
+
+    server, api = live
+    ids = filed(api)
+    login(page, server, "carol", PASSWORD)
+    page.goto(f"{server}/flows/tasks/{ids['task']}")
+    record = page.locator("[data-task-record]")
+    supplier = record.locator('[data-key="supplier"] a')
+    assert supplier.inner_text() == "滇池办公用品有限公司"
+    assert "云南省 / 昆明市 / 呈贡区" in record.locator('[data-key="region"]').inner_text()
+    assert "激光打印机" in record.locator('[data-key="lines"] table').inner_text()
+    assert page.locator('[data-key="internal_note"]').count() == 0
+    # approving without the required decision: the server's 4xx names it, the field is marked, nothing changes
+    page.click("[data-action=approve]")
+    error = page.locator("[data-task-form] [data-error]")
+    error.wait_for(state="visible")
+    assert "decision" in error.inner_text()
+    page.locator('[data-key="decision"].lw-invalid').wait_for()
+    assert page.url.endswith(f"/flows/tasks/{ids['task']}")
+    assert api.as_("alice").get(f"{SAMPLES}/{ids['record']}").json()["decision"] is None
+    # the form's condition and formula, evaluated by the server as on the edit page
+    hold = page.locator('[data-key="hold_reason"]')
+    assert hold.is_hidden()
+    page.select_option('[data-key="decision"] select', "hold")
+    hold.wait_for(state="visible")
+    hold.locator("textarea").fill("等报价")
+    page.fill('[data-key="budget"] input', "50000")
+    page.wait_for_function("document.querySelector('[data-key=\"total\"] [data-output]').textContent.trim() === '54,250.00'")
+    # a file through the attachment service, shown in the field's list as soon as it is stored
+    scan = tmp_path / "quote-2.pdf"
+    scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    page.set_input_files('[data-key="documents"] input[type=file]', str(scan))
+    page.locator('[data-key="documents"] [data-list] li', has_text="quote-2.pdf").wait_for()
+    page.select_option('[data-key="reviewer"] select', label="华东主管")
+    page.click("[data-action=approve]")
+    page.wait_for_url(server + "/inbox")
+    saved = api.as_("alice").get(f"{SAMPLES}/{ids['record']}").json()
+    assert (saved["decision"], saved["hold_reason"], saved["budget"]) == ("hold", "等报价", "50000.00")
+    assert [f["name"] for f in saved["documents"]] == ["quote.pdf", "quote-2.pdf"]
+    assert saved["reviewer"] == user_id(api.platform, "east_lead")
+    assert saved["internal_note"] == "只给申请人看的备注" and saved["name"] == "打印机采购"  # untouched
