@@ -115,8 +115,9 @@ def build_router() -> APIRouter:
             page = views.inbox(conn, who, box, {"q": q}, after=after, size=50, service=platform.services["flows"],
                                locale=locale_of(request))
             counts = views.counts(conn, who, {})
+        lang = locale_of(request)
         return render(request, "flow/inbox.html", title=t(request, "flow_inbox"), box=box, boxes=views.BOXES,
-                      page=page, counts=counts, q=q or "")
+                      page=page, counts=counts, q=q or "", status_word=lambda s: status_word(s, lang))
 
     @router.get("/flows/tasks/{task_id}")
     def task_page(task_id: int, request: Request, who: Principal = Depends(page_user)) -> Any:
@@ -141,8 +142,10 @@ def build_router() -> APIRouter:
         with platform.db.connect() as conn:
             inst = views.instance_view(conn, platform, platform.services["flows"], instance_id, who,
                                        locale_of(request))
+        lang = locale_of(request)
         return render(request, "flow/instance.html", title=inst["title"] or inst["flow_label"], inst=inst,
-                      duration=_seconds, can_withdraw=inst["status"] == "running" and inst["initiator"]["id"] == who.id)
+                      duration=_seconds, can_withdraw=inst["status"] == "running" and inst["initiator"]["id"] == who.id,
+                      status_word=lambda s: status_word(s, lang))
 
     @router.get("/notifications")
     def notifications_page(request: Request, after: int | None = None, who: Principal = Depends(page_user)) -> Any:

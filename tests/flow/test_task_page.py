@@ -254,3 +254,19 @@ def test_in_the_browser_the_widgets_behave_as_on_the_edit_page_and_approving_sav
     assert [f["name"] for f in saved["documents"]] == ["quote.pdf", "quote-2.pdf"]
     assert saved["reviewer"] == user_id(api.platform, "east_lead")
     assert saved["internal_note"] == "只给申请人看的备注" and saved["name"] == "打印机采购"  # untouched
+    # finance may edit the lines: the sub-table's rows are the edit page's, a row added is saved
+    page.context.clear_cookies()
+    login(page, server, "fin_wang", PASSWORD)
+    tasks = api.as_("fin_wang").get("/api/flows/inbox/todo").json()["items"]
+    page.goto(f"{server}/flows/tasks/{tasks[0]['id']}")
+    lines = page.locator('[data-task-record] [data-key="lines"][data-type="subtable"]')
+    assert lines.locator("tr[data-row]").count() == 2
+    assert lines.locator("tr[data-row] >> nth=0").locator('[data-key="item"] input').input_value() == "激光打印机"
+    lines.locator("[data-add-row]").click()
+    row = lines.locator("tr[data-row] >> nth=2")
+    row.locator('[data-key="item"] input').fill("纸张")
+    row.locator('[data-key="qty"] input').fill("20")
+    page.click("[data-action=submit]")
+    page.wait_for_url(server + "/inbox")
+    saved = api.as_("alice").get(f"{SAMPLES}/{ids['record']}").json()
+    assert [(r["item"], r["qty"]) for r in saved["lines"]] == [("激光打印机", 2), ("硒鼓", 10), ("纸张", 20)]
